@@ -1,0 +1,2 @@
+"""ResNet Studio."""
+__version__ = "0.1.0"

@@ -1,0 +1,176 @@
+"""ArchSpec: one serialisable description from which every ResNet variant is built."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+BLOCKS = ("basic", "bottleneck")
+STEMS = ("imagenet", "cifar")
+# A: identity, zero-padded channels + strided subsampling where the shape changes (no params).
+# B: identity, 1x1 projection + BN where the shape changes (torchvision). C: projection everywhere.
+SHORTCUTS = ("A", "B", "C", "none")
+NORMS = ("batch", "none")
+EXPANSION = {"basic": 1, "bottleneck": 4}
+SPEC_FORMAT = "resnet-studio/arch-spec"
+SPEC_VERSION = 1
+
+
+class SpecError(ValueError):
+    """An impossible combination of spec fields; `field` names the offending one for inline errors."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str = "custom"
+    block: str = "basic"
+    layers: tuple[int, ...] = (2, 2, 2, 2)
+    widths: tuple[int, ...] = (64, 128, 256, 512)
+    groups: int = 1
+    width_per_group: int = 64
+    stem: str = "imagenet"
+    shortcut: str = "B"
+    preact: bool = False
+    norm: str = "batch"
+    in_channels: int = 3
+    num_classes: int = 1000
+    zero_init_residual: bool = False
+    notes: str = field(default="", compare=False)
+
+    # -- derived facts -------------------------------------------------------------------
+    @property
+    def expansion(self) -> int:
+        return EXPANSION[self.block]
+
+    @property
+    def plain(self) -> bool:
+        return self.shortcut == "none"
+
+    @property
+    def depth(self) -> int:
+        """Weighted layers as the papers count them: stem conv + convs in blocks + fc."""
+        convs_per_block = 2 if self.block == "basic" else 3
+        return 1 + convs_per_block * sum(self.layers) + 1
+
+    @property
+    def default_input(self) -> tuple[int, int, int]:
+        side = 224 if self.stem == "imagenet" else 32
+        return (self.in_channels, side, side)
+
+    @property
+    def min_input_side(self) -> int:
+        """Smallest square input that survives every downsampling with at least 1 pixel."""
+        return (4 if self.stem == "imagenet" else 1) * 2 ** (len(self.layers) - 1)
+
+    def with_shortcut(self, shortcut: str) -> ArchSpec:
+        return replace(self, shortcut=shortcut)
+
+    def plain_twin(self) -> ArchSpec:
+        """The same stack with every shortcut removed (He et al. 2015's "plain" network)."""
+        if self.plain:
+            return self
+        return replace(self, shortcut="none", zero_init_residual=False, name=plain_name(self.name))
+
+    # -- validation ----------------------------------------------------------------------
+    def errors(self) -> list[SpecError]:
+        """Every impossible combination, each tied to the field the user should change."""
+        errs: list[SpecError] = []
+        add = lambda f, m: errs.append(SpecError(f, m))
+        if self.block not in BLOCKS:
+            add("block", f"must be one of {', '.join(BLOCKS)}")
+        if self.stem not in STEMS:
+            add("stem", f"must be one of {', '.join(STEMS)}")
+        if self.shortcut not in SHORTCUTS:
+            add("shortcut", f"must be one of {', '.join(SHORTCUTS)}")
+        if self.norm not in NORMS:
+            add("norm", f"must be one of {', '.join(NORMS)}")
+        if not 1 <= len(self.layers) <= 6:
+            add("layers", "needs between 1 and 6 stages")
+        if any(n < 1 for n in self.layers):
+            add("layers", "every stage needs at least one block")
+        if len(self.widths) != len(self.layers):
+            add("widths", f"needs one width per stage ({len(self.layers)}), got {len(self.widths)}")
+        if any(w < 1 for w in self.widths):
+            add("widths", "widths must be positive")
+        if self.groups < 1:
+            add("groups", "must be at least 1")
+        if self.width_per_group < 1:
+            add("width_per_group", "must be at least 1")
+        if self.in_channels < 1:
+            add("in_channels", "must be at least 1")
+        if self.num_classes < 1:
+            add("num_classes", "must be at least 1")
+        if self.block == "basic" and (self.groups != 1 or self.width_per_group != 64):
+            add("groups", "grouped / wide convolutions need the bottleneck block "
+                "(basic blocks take groups=1, width per group=64)")
+        if self.shortcut == "A" and self.block in BLOCKS and len(self.widths) == len(self.layers):
+            outs = [self.widths[0]] + [w * self.expansion for w in self.widths]
+            if any(b < a for a, b in zip(outs, outs[1:])):
+                add("shortcut", "zero-padding (A) can only add channels, but a stage narrows; "
+                    "use projection (B)")
+        if self.zero_init_residual and self.shortcut == "none":
+            add("zero_init_residual", "zeroing the last BN of a block without a shortcut "
+                "makes the network output constant")
+        if self.zero_init_residual and self.norm == "none":
+            add("zero_init_residual", "needs BatchNorm (it zeroes each block's last BN)")
+        return errs
+
+    def validate(self) -> ArchSpec:
+        errs = self.errors()
+        if errs:
+            raise errs[0]
+        return self
+
+    # -- JSON ----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["layers"] = list(self.layers)
+        d["widths"] = list(self.widths)
+        return {"format": SPEC_FORMAT, "version": SPEC_VERSION, **d}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
+        if not isinstance(data, dict):
+            raise SpecError("spec", "expected a JSON object")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"format", "version"})
+        if unknown:
+            raise SpecError("spec", f"unknown field(s): {', '.join(unknown)}")
+        if data.get("version", SPEC_VERSION) > SPEC_VERSION:
+            raise SpecError("version", f"written by a newer ResNet Studio (version {data['version']})")
+        kwargs = {k: v for k, v in data.items() if k in known}
+        for key in ("layers", "widths"):
+            if key in kwargs:
+                kwargs[key] = tuple(int(v) for v in kwargs[key])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> ArchSpec:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise SpecError("spec", f"not valid JSON ({e.msg}, line {e.lineno})") from None
+        return cls.from_dict(data)
+
+    def save(self, path: str | Path) -> None:
+        from resnet_studio.core.files import write_text_atomic
+
+        write_text_atomic(Path(path), self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ArchSpec:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def plain_name(name: str) -> str:
+    return name if name.startswith("plain_") else f"plain_{name}"
