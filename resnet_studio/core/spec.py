@@ -19,7 +19,7 @@ SPEC_VERSION = 1
 
 
 class SpecError(ValueError):
-    """An impossible combination of spec fields; `field` names the offending one for inline errors."""
+    """An impossible combination; `field` names the field to change (for inline errors)."""
 
     def __init__(self, field_name: str, message: str):
         super().__init__(f"{field_name}: {message}")
@@ -147,7 +147,8 @@ class ArchSpec:
         if unknown:
             raise SpecError("spec", f"unknown field(s): {', '.join(unknown)}")
         if data.get("version", SPEC_VERSION) > SPEC_VERSION:
-            raise SpecError("version", f"written by a newer ResNet Studio (version {data['version']})")
+            raise SpecError("version",
+                            f"written by a newer ResNet Studio (version {data['version']})")
         kwargs = {k: v for k, v in data.items() if k in known}
         for key in ("layers", "widths"):
             if key in kwargs:

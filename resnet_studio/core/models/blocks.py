@@ -1,4 +1,4 @@
-"""Residual blocks. Child names follow torchvision (conv1 bn1 ... downsample) so state_dicts match."""
+"""Residual blocks. Children keep torchvision's names (conv1 bn1 ... downsample)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def norm_layer(channels: int, norm: str) -> nn.Module:
 
 
 class ZeroPadShortcut(nn.Module):
-    """Option A: strided subsampling plus zero channels; identity on what it keeps, no parameters."""
+    """Option A: strided subsampling plus zero channels. No parameters."""
 
     def __init__(self, cin: int, cout: int, stride: int):
         super().__init__()
@@ -128,7 +128,7 @@ class Bottleneck(nn.Module):
 
 
 class PreActBasicBlock(nn.Module):
-    """He et al. 2016: BN-ReLU-conv ordering; nothing on the identity path, no ReLU after the add."""
+    """He et al. 2016: BN-ReLU-conv order; a clean identity path, no ReLU after the add."""
 
     expansion = 1
 

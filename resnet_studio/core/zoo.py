@@ -1,5 +1,7 @@
 """Named presets: torchvision's ImageNet ResNets, the CIFAR nets of He et al. 2015, the
-pre-activation nets of He et al. 2016, and the plain (no-shortcut) twin of every one."""
+pre-activation nets of He et al. 2016, and the plain (no-shortcut) twin of every one.
+
+Imports no torch, so the window can list presets before the heavy imports finish."""
 
 from __future__ import annotations
 
