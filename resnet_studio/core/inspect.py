@@ -58,7 +58,7 @@ def check_input(spec: ArchSpec, input_shape: Shape) -> None:
     side = spec.min_input_side
     if min(h, w) < side:
         raise InputTooSmall(f"input {h}x{w} is too small: {len(spec.layers)} stages with a "
-                            f"{spec.stem} stem need at least {side}x{side}")
+                            f"{'an ImageNet' if spec.stem == 'imagenet' else 'a CIFAR'} stem need at least {side}x{side}")
 
 
 def summarize(spec: ArchSpec, input_shape: Shape | None = None) -> ModelSummary:

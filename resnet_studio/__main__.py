@@ -1,0 +1,3 @@
+from resnet_studio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""`resnet-studio summary MODEL`: per-layer shapes, parameters, multiply-adds and the block graph."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("summary", help="per-layer table and block graph of a model (no compute)")
+    p.add_argument("model", help="a preset name (see `models`) or a spec .json file")
+    p.add_argument("--input", help="input size C,H,W (default: the model's own, e.g. 3,224,224)")
+    p.add_argument("--plain", action="store_true", help="the plain twin (shortcuts removed)")
+    p.add_argument("--json", action="store_true", help="print the whole summary as JSON")
+    p.add_argument("--csv", metavar="FILE", help="also write the layer table as CSV")
+
+
+def load_spec(model: str, plain: bool = False):
+    """A preset name or a path to a spec JSON file."""
+    from resnet_studio.core.spec import ArchSpec
+    from resnet_studio.core.zoo import get_spec
+
+    if model.endswith(".json") or Path(model).is_file():
+        spec = ArchSpec.load(model)
+        return spec.plain_twin() if plain else spec
+    return get_spec(model, plain=plain)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise ValueError(f"--input must be C,H,W numbers, got '{text}'") from None
+    return shape
+
+
+def run(args) -> int:
+    from resnet_studio.core.inspect import summarize
+    from resnet_studio.core.summary import summary_to_csv
+
+    spec = load_spec(args.model, args.plain)
+    summary = summarize(spec, parse_shape(args.input) if args.input else None)
+    if args.csv:
+        from resnet_studio.core.files import write_text_atomic
+
+        write_text_atomic(Path(args.csv), summary_to_csv(summary))
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=1))
+        return 0
+    print(f"{spec.name}  ({spec.depth} layers, {spec.block} blocks, shortcut {spec.shortcut}"
+          f"{', pre-activation' if spec.preact else ''})  input {'x'.join(map(str, summary.input_shape))}")
+    print(f"{'layer':<28} {'type':<18} {'output':<14} {'params':>11} {'MACs':>15}")
+    for r in summary.layers:
+        name = r.name if r.call == 1 else f"{r.name} ({r.call})"
+        print(f"{name:<28} {r.type:<18} {'x'.join(map(str, r.output_shape)):<14} "
+              f"{r.params:>11,} {r.macs:>15,}")
+    print(f"{'total':<28} {'':<18} {'x'.join(map(str, summary.output_shape)):<14} "
+          f"{summary.total_params:>11,} {summary.total_macs:>15,}")
+    print(f"{summary.total_params / 1e6:.3f} M parameters, {summary.total_macs / 1e9:.3f} GMACs "
+          f"(= {2 * summary.total_macs / 1e9:.3f} GFLOPs counting a multiply-add as 2)")
+    return 0
