@@ -1,4 +1,4 @@
-"""`resnet-studio summary MODEL`: per-layer shapes, parameters, multiply-adds and the block graph."""
+"""`resnet-studio summary MODEL`: per-layer shapes, parameters, MACs and the block graph."""
 
 from __future__ import annotations
 
@@ -37,9 +37,13 @@ def parse_shape(text: str) -> tuple[int, ...]:
 def run(args) -> int:
     from resnet_studio.core.inspect import summarize
     from resnet_studio.core.summary import summary_to_csv
+    from resnet_studio.core.zoo import with_io
 
     spec = load_spec(args.model, args.plain)
-    summary = summarize(spec, parse_shape(args.input) if args.input else None)
+    shape = parse_shape(args.input) if args.input else None
+    if shape and len(shape) == 3 and shape[0] != spec.in_channels:
+        spec = with_io(spec, in_channels=shape[0])  # e.g. 1-channel MNIST into any preset
+    summary = summarize(spec, shape)
     if args.csv:
         from resnet_studio.core.files import write_text_atomic
 
@@ -47,8 +51,9 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=1))
         return 0
-    print(f"{spec.name}  ({spec.depth} layers, {spec.block} blocks, shortcut {spec.shortcut}"
-          f"{', pre-activation' if spec.preact else ''})  input {'x'.join(map(str, summary.input_shape))}")
+    preact = ", pre-activation" if spec.preact else ""
+    print(f"{spec.name}  ({spec.depth} layers, {spec.block} blocks, shortcut {spec.shortcut}{preact})"
+          f"  input {'x'.join(map(str, summary.input_shape))}")
     print(f"{'layer':<28} {'type':<18} {'output':<14} {'params':>11} {'MACs':>15}")
     for r in summary.layers:
         name = r.name if r.call == 1 else f"{r.name} ({r.call})"

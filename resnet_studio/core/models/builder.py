@@ -52,7 +52,8 @@ class ResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(cin, spec.num_classes)
         self.num_features = cin
-        self._init_weights()
+        if self.fc.weight.device.type != "meta":  # meta tensors hold no values to initialise
+            self._init_weights()
 
     def _init_weights(self) -> None:
         # torchvision's init: Kaiming-normal fan_out convs, BN at (1, 0), default Linear.

@@ -1,0 +1,36 @@
+# Two commands for a new user: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test bench lint screenshot clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ResNet Studio needs Python >= 3.10 (set PYTHON=python3.x)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing ResNet Studio and its dependencies into $(VENV) (first time: a few minutes)..."
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/resnet-studio
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	$(BIN)/ruff check resnet_studio tests benchmarks
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check resnet_studio tests benchmarks
+	$(BIN)/lint-imports
+
+# Regenerates the README screenshot (needs a display, or xvfb-run).
+screenshot: $(STAMP)
+	$(BIN)/resnet-studio gui --model resnet56 --screenshot assets/screenshot.png
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

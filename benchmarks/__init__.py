@@ -1,0 +1,1 @@
+"""`make bench`: each benchmark prints one line, a ratio against a baseline measured in the same run."""

@@ -1,0 +1,453 @@
+"""RunStore: every training run and its metrics in one SQLite file (`data_dir()/runs.sqlite`).
+
+WAL mode, so a window can read while a training process writes. A run records the pid, host and
+a heartbeat of the process that owns it; opening the store marks runs whose owner is gone as
+"interrupted" (the process was killed, the machine lost power). Metrics arrive in batches
+(`RunRecorder` flushes every couple of seconds), so a killed run keeps everything up to its
+last flush.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from resnet_studio.core.training.callbacks import Callback
+
+ACTIVE = ("running", "paused")
+SCHEMA_VERSION = 1
+# A live training process beats at least every flush; a "running" row on this host whose
+# process still exists but has not beaten for this long is taken as a reused pid.
+STALE_AFTER_S = 15 * 60
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    model TEXT NOT NULL,
+    dataset TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    heartbeat REAL NOT NULL,
+    pid INTEGER,
+    host TEXT,
+    checkpoint TEXT,
+    run_dir TEXT,
+    step INTEGER NOT NULL DEFAULT 0,
+    total_steps INTEGER NOT NULL DEFAULT 0,
+    experiment_id TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, name, step);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id);
+"""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    name: str
+    model: str
+    dataset: str
+    spec: dict
+    config: dict
+    status: str
+    message: str
+    created: float
+    updated: float
+    heartbeat: float
+    pid: int | None
+    host: str | None
+    checkpoint: str | None
+    run_dir: str | None
+    step: int
+    total_steps: int
+    experiment_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def new_run_id() -> str:
+    """Sortable and readable: 20260123-142501-3f9a."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(2).hex()
+
+
+def default_store_path() -> Path:
+    from resnet_studio.core.paths import data_dir
+
+    return data_dir() / "runs.sqlite"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        ctypes.windll.kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # a zombie (killed, not yet reaped by its parent) counts as gone
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class RunStore:
+    """Thread-safe (one connection behind a lock); several processes may share the file."""
+
+    def __init__(self, path: str | Path | None = None, *, check_interrupted: bool = True):
+        self.path = Path(path) if path is not None else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
+                                   isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if check_interrupted:
+            self.mark_interrupted()
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _tx(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, tuple(params))
+
+    def mark_interrupted(self) -> list[str]:
+        """Runs left running/paused by a process that no longer exists -> "interrupted"."""
+        host = socket.gethostname()
+        now = time.time()
+        gone = []
+        for row in self._tx("SELECT id, status, pid, host, heartbeat FROM runs "
+                            "WHERE status IN (?, ?)", ACTIVE).fetchall():
+            if row["host"] == host:
+                dead = not _pid_alive(row["pid"] or 0) or (
+                    row["status"] == "running" and row["pid"] != os.getpid()
+                    and now - row["heartbeat"] > STALE_AFTER_S)
+            else:  # another machine sharing the folder: only the heartbeat tells
+                dead = row["status"] == "running" and now - row["heartbeat"] > STALE_AFTER_S
+            if dead:
+                gone.append(row["id"])
+        for run_id in gone:
+            self._tx("UPDATE runs SET status='interrupted', updated=?, message=? WHERE id=?",
+                     (now, "the training process ended without saying goodbye (killed or "
+                      "crashed); resume from its last checkpoint", run_id))
+        return gone
+
+    # -- runs ------------------------------------------------------------------------------
+    def create_run(self, *, run_id: str | None = None, name: str, model: str, spec: dict,
+                   config: dict, dataset: str = "", status: str = "running",
+                   run_dir: str | None = None, total_steps: int = 0,
+                   experiment_id: str | None = None) -> RunRecord:
+        run_id = run_id or new_run_id()
+        now = time.time()
+        self._tx("INSERT INTO runs (id, name, model, dataset, spec, config, status, created, "
+                 "updated, heartbeat, pid, host, run_dir, total_steps, experiment_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (run_id, name, model, dataset, json.dumps(spec), json.dumps(config), status,
+                  now, now, now, os.getpid(), socket.gethostname(), run_dir, total_steps,
+                  experiment_id))
+        return self.get(run_id)
+
+    def claim(self, run_id: str, *, step: int, status: str = "running") -> None:
+        """A resumed run: this process owns it now; metrics after `step` are dropped (they
+        belong to the part of the old run that the checkpoint does not contain)."""
+        now = time.time()
+        with self._lock:
+            self._tx("BEGIN IMMEDIATE")
+            try:
+                self._tx("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, step))
+                self._tx("UPDATE runs SET status=?, message='', pid=?, host=?, heartbeat=?, "
+                         "updated=?, step=? WHERE id=?",
+                         (status, os.getpid(), socket.gethostname(), now, now, step, run_id))
+                self._tx("COMMIT")
+            except BaseException:
+                self._tx("ROLLBACK")
+                raise
+
+    def exists(self, run_id: str) -> bool:
+        return self._tx("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
+
+    def update(self, run_id: str, **fields: Any) -> None:
+        allowed = {"name", "status", "message", "checkpoint", "run_dir", "step", "total_steps",
+                   "experiment_id", "config", "spec"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update {', '.join(sorted(bad))}")
+        for key in ("config", "spec"):
+            if key in fields and not isinstance(fields[key], str):
+                fields[key] = json.dumps(fields[key])
+        now = time.time()
+        cols = ", ".join(f"{k}=?" for k in fields)
+        self._tx(f"UPDATE runs SET {cols}, updated=?, heartbeat=? WHERE id=?",
+                 (*fields.values(), now, now, run_id))
+
+    def set_status(self, run_id: str, status: str, message: str = "") -> None:
+        self.update(run_id, status=status, message=message)
+
+    def heartbeat(self, run_id: str) -> None:
+        self._tx("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
+
+    def resolve(self, ref: str) -> str:
+        """A full id, a unique prefix, "last"/"latest", or a 1-based row number from `list_runs`."""
+        ref = str(ref).strip()
+        if ref in ("last", "latest"):
+            row = self._tx("SELECT id FROM runs ORDER BY created DESC LIMIT 1").fetchone()
+            if row is None:
+                raise KeyError("there are no runs yet")
+            return row["id"]
+        if self.exists(ref):
+            return ref
+        rows = self._tx("SELECT id FROM runs WHERE id LIKE ? ORDER BY created",
+                        (ref.replace("%", "") + "%",)).fetchall()
+        if len(rows) == 1:
+            return rows[0]["id"]
+        if len(rows) > 1:
+            raise KeyError(f"run '{ref}' is ambiguous: {', '.join(r['id'] for r in rows[:5])}")
+        if ref.isdigit():
+            ids = [r["id"] for r in self._tx("SELECT id FROM runs ORDER BY created").fetchall()]
+            if 1 <= int(ref) <= len(ids):
+                return ids[int(ref) - 1]
+        raise KeyError(f"no run '{ref}' (see `resnet-studio runs`)")
+
+    def get(self, ref: str) -> RunRecord:
+        row = self._tx("SELECT * FROM runs WHERE id=?", (self.resolve(ref),)).fetchone()
+        return _record(row)
+
+    def list_runs(self, *, experiment_id: str | None = None,
+                  status: str | None = None) -> list[RunRecord]:
+        sql, params = "SELECT * FROM runs", []
+        where = []
+        if experiment_id is not None:
+            where.append("experiment_id=?")
+            params.append(experiment_id)
+        if status is not None:
+            where.append("status=?")
+            params.append(status)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_record(r) for r in self._tx(sql + " ORDER BY created", params).fetchall()]
+
+    def rename(self, ref: str, name: str) -> None:
+        if not name.strip():
+            raise ValueError("a run name cannot be empty")
+        self.update(self.resolve(ref), name=name.strip())
+
+    def delete(self, ref: str, *, delete_files: bool = False) -> None:
+        """Remove the run and its metrics; with delete_files also its folder (checkpoints)."""
+        rec = self.get(ref)
+        if rec.status in ACTIVE and rec.pid and _pid_alive(rec.pid):
+            raise ValueError(f"run {rec.id} is still {rec.status}; stop it first")
+        with self._lock:
+            self._tx("BEGIN IMMEDIATE")
+            try:
+                self._tx("DELETE FROM metrics WHERE run_id=?", (rec.id,))
+                self._tx("DELETE FROM runs WHERE id=?", (rec.id,))
+                self._tx("COMMIT")
+            except BaseException:
+                self._tx("ROLLBACK")
+                raise
+        if delete_files and rec.run_dir:
+            import shutil
+
+            from resnet_studio.core.paths import runs_dir
+
+            folder = Path(rec.run_dir)
+            # only ever delete inside the app's own runs folder
+            if folder.is_dir() and runs_dir().resolve() in folder.resolve().parents:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    # -- metrics ---------------------------------------------------------------------------
+    def add_metrics(self, run_id: str, rows: Iterable[tuple[int, str, float]],
+                    step: int | None = None) -> None:
+        """Append (step, name, value) rows in one transaction and beat the heart."""
+        rows = [(run_id, int(s), str(n), None if v is None else float(v)) for s, n, v in rows]
+        now = time.time()
+        with self._lock:
+            self._tx("BEGIN IMMEDIATE")
+            try:
+                if rows:
+                    self._db.executemany("INSERT INTO metrics (run_id, step, name, value) "
+                                         "VALUES (?, ?, ?, ?)", rows)
+                if step is not None:
+                    self._tx("UPDATE runs SET heartbeat=?, updated=?, step=? WHERE id=?",
+                             (now, now, step, run_id))
+                else:
+                    self._tx("UPDATE runs SET heartbeat=? WHERE id=?", (now, run_id))
+                self._tx("COMMIT")
+            except BaseException:
+                self._tx("ROLLBACK")
+                raise
+
+    def metrics(self, ref: str, name: str | None = None) -> dict[str, list[tuple[int, float]]]:
+        run_id = self.resolve(ref)
+        sql = "SELECT step, name, value FROM metrics WHERE run_id=?"
+        params: list[Any] = [run_id]
+        if name is not None:
+            sql += " AND name=?"
+            params.append(name)
+        out: dict[str, list[tuple[int, float]]] = {}
+        for r in self._tx(sql + " ORDER BY name, step, rowid", params).fetchall():
+            out.setdefault(r["name"], []).append((r["step"], r["value"]))
+        return out
+
+    def last_metrics(self, ref: str) -> dict[str, float]:
+        """The latest value of every metric of a run (for tables)."""
+        run_id = self.resolve(ref)
+        rows = self._tx("SELECT m.name, m.value FROM metrics m JOIN (SELECT name, MAX(step) AS s "
+                        "FROM metrics WHERE run_id=? GROUP BY name) last "
+                        "ON m.name=last.name AND m.step=last.s WHERE m.run_id=?",
+                        (run_id, run_id)).fetchall()
+        return {r["name"]: r["value"] for r in rows}
+
+    def export_csv(self, ref: str, path: str | Path | None = None) -> str:
+        """Wide CSV: one row per step, one column per metric. Written atomically if `path`."""
+        series = self.metrics(ref)
+        names = sorted(series)
+        table: dict[int, dict[str, float]] = {}
+        for name, points in series.items():
+            for step, value in points:
+                table.setdefault(step, {})[name] = value
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["step", *names])
+        for step in sorted(table):
+            row = table[step]
+            w.writerow([step, *("" if row.get(n) is None else repr(row[n]) for n in names)])
+        text = buf.getvalue()
+        if path is not None:
+            from resnet_studio.core.files import write_text_atomic
+
+            write_text_atomic(Path(path), text)
+        return text
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    d = dict(row)
+    d["spec"] = json.loads(d["spec"])
+    d["config"] = json.loads(d["config"])
+    return RunRecord(**d)
+
+
+class RunRecorder(Callback):
+    """Writes a Trainer's run into a RunStore: the row at start, metrics in batches (every
+    `flush_every_s` seconds, and at every validation, checkpoint and status change)."""
+
+    def __init__(self, store: RunStore, *, name: str | None = None,
+                 experiment_id: str | None = None, flush_every_s: float = 2.0):
+        self.store = store
+        self.name = name
+        self.experiment_id = experiment_id
+        self.flush_every_s = flush_every_s
+        self._rows: list[tuple[int, str, float]] = []
+        self._last_flush = 0.0
+        self._step = 0
+        self.run_id: str | None = None
+
+    def flush(self) -> None:
+        if self.run_id is None:
+            return
+        rows, self._rows = self._rows, []
+        self.store.add_metrics(self.run_id, rows, step=self._step)
+        self._last_flush = time.monotonic()
+
+    def on_train_start(self, trainer) -> None:
+        self.run_id = trainer.run_id
+        self._step = trainer.step
+        if self.store.exists(trainer.run_id):
+            self.store.claim(trainer.run_id, step=trainer.step)
+            self.store.update(trainer.run_id, config=trainer.config.to_dict(),
+                              total_steps=trainer.config.steps)
+        else:
+            spec = trainer.spec
+            self.store.create_run(
+                run_id=trainer.run_id, name=self.name or trainer.run_name, model=spec.name,
+                spec=spec.to_dict(), config=trainer.config.to_dict(),
+                dataset=trainer.config.dataset, run_dir=str(trainer.run_dir),
+                total_steps=trainer.config.steps, experiment_id=self.experiment_id)
+        self._last_flush = time.monotonic()
+
+    def on_log(self, trainer, log) -> None:
+        self._step = log.step
+        self._rows += [(log.step, "train/loss", log.loss), (log.step, "train/error", log.error),
+                       (log.step, "lr", log.lr), (log.step, "perf/images_per_s",
+                                                  log.images_per_s)]
+        if time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def on_validation_end(self, trainer, result) -> None:
+        self._rows += [(result.step, "val/loss", result.loss),
+                       (result.step, "val/error", result.error)]
+        self.flush()
+
+    def on_checkpoint(self, trainer, info) -> None:
+        self.flush()
+        self.store.update(self.run_id, checkpoint=info.path)
+
+    def on_status(self, trainer, status, message) -> None:
+        self.flush()
+        self.store.set_status(self.run_id, status, message)
+
+    def on_exception(self, trainer, exc, message) -> None:
+        if self.run_id is not None:
+            self.flush()
+
+    def on_train_end(self, trainer, result) -> None:
+        self._step = result.steps
+        self.flush()
+        fields: dict[str, Any] = {"status": result.status, "message": result.message,
+                                  "step": result.steps}
+        if result.checkpoint:
+            fields["checkpoint"] = result.checkpoint
+        self.store.update(self.run_id, **fields)
+
+
+__all__ = ["ACTIVE", "RunRecord", "RunRecorder", "RunStore", "default_store_path", "new_run_id"]

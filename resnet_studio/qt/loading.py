@@ -1,0 +1,33 @@
+"""The heavy imports, done in a worker once the window is on screen."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    torch_version: str
+    device: str  # what the status bar shows: "CUDA: NVIDIA H100", "Apple MPS", "CPU · 2 threads"
+    device_kind: str  # cuda | mps | cpu
+
+
+def load_runtime() -> RuntimeInfo:
+    import torch
+
+    import resnet_studio.core.inspect  # noqa: F401  (pulls in torch.utils.flop_counter)
+
+    if torch.cuda.is_available():
+        return RuntimeInfo(torch.__version__, f"CUDA: {torch.cuda.get_device_name(0)}", "cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return RuntimeInfo(torch.__version__, "Apple MPS", "mps")
+    threads = torch.get_num_threads() or os.cpu_count() or 1
+    return RuntimeInfo(torch.__version__, f"CPU · {threads} threads", "cpu")
+
+
+def preset_param_counts() -> dict[str, int]:
+    from resnet_studio.core.models import count_params
+    from resnet_studio.core.zoo import PRESETS
+
+    return {name: count_params(p.spec) for name, p in PRESETS.items()}

@@ -1,0 +1,337 @@
+"""The main window: sidebar, tabs, status bar, menus; settings remembered between sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+)
+
+from resnet_studio import __version__
+from resnet_studio.core.spec import ArchSpec
+from resnet_studio.core.zoo import with_io
+from resnet_studio.qt.format import compact
+from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
+from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
+from resnet_studio.qt.workers import LatestOnly, run_in_background
+
+MAX_RECENT = 8
+
+
+def _summarize(spec, shape):
+    from resnet_studio.core.inspect import summarize
+
+    return summarize(spec, shape)
+
+
+class MainWindow(QMainWindow):
+    runtimeReady = Signal(object)  # RuntimeInfo
+    summaryShown = Signal(object)  # ModelSummary
+    presetCountsShown = Signal()
+
+    def __init__(self, initial_model: str | None = None, initial_tab: str | None = None):
+        super().__init__()
+        self.setWindowTitle("ResNet Studio")
+        self.setAcceptDrops(True)
+        self.runtime = None
+        self._pending: tuple | None = None
+        self.settings = QSettings()
+
+        self.sidebar = ModelSidebar()
+        dock = QDockWidget("Model", self, objectName="modelDock")
+        dock.setWidget(self.sidebar)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+        self.tabs = QTabWidget(documentMode=True)
+        self.architecture = ArchitectureTab()
+        self.tabs.addTab(self.architecture, "Architecture")
+        self.setCentralWidget(self.tabs)
+
+        self.summaries = LatestOnly(self)
+        self.summaries.result.connect(self._show_summary)
+        self.summaries.error.connect(self._summary_failed)
+        self.summaries.busy.connect(self._set_busy)
+        self.sidebar.specChanged.connect(self._request_summary)
+        self.sidebar.inputError.connect(lambda m: self.statusBar().showMessage(m, 5000))
+
+        self._build_status_bar()
+        self._build_menus()
+        self._restore_settings(initial_model, initial_tab)
+
+    # -- chrome -----------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.device_label = QLabel("Loading PyTorch…")
+        self.model_label = QLabel("")
+        self.job_label = QLabel("")
+        self.progress = QProgressBar(maximumWidth=140, textVisible=False)
+        self.progress.setRange(0, 0)
+        bar.addPermanentWidget(self.model_label)
+        bar.addPermanentWidget(self.job_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.device_label)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open Spec…", self.open_spec_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action(file_menu, "&Save Spec As…", self.save_spec_dialog, QKeySequence.StandardKey.Save)
+        file_menu.addSeparator()
+        export = file_menu.addMenu("&Export")
+        self._action(export, "Block Graph as &PNG…", lambda: self.export_dialog("png"))
+        self._action(export, "Block Graph as &SVG…", lambda: self.export_dialog("svg"))
+        self._action(export, "Layer Table as &CSV…", lambda: self.export_dialog("csv"))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view = self.menuBar().addMenu("&View")
+        arch = self.architecture
+        self._action(view, "&Fit Graph", arch.graph.fit, "Ctrl+0")
+        self._action(view, "Zoom &In", arch.graph.zoom_in, QKeySequence.StandardKey.ZoomIn)
+        self._action(view, "Zoom &Out", arch.graph.zoom_out, QKeySequence.StandardKey.ZoomOut)
+        view.addSeparator()
+        self._action(view, "&Collapse All Stages", lambda: arch.set_all_stages(True))
+        self._action(view, "&Expand All Stages", lambda: arch.set_all_stages(False))
+        view.addSeparator()
+        view.addAction(self.findChild(QDockWidget, "modelDock").toggleViewAction())
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&About ResNet Studio", self._about)
+        self._refresh_recent_menu()
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = menu.addAction(text)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        return action
+
+    def _about(self) -> None:
+        runtime = f"PyTorch {self.runtime.torch_version}, {self.runtime.device}" \
+            if self.runtime else "PyTorch still loading"
+        QMessageBox.about(self, "About ResNet Studio",
+                          f"<b>ResNet Studio {__version__}</b><p>See why residual networks work: "
+                          "build, inspect and compare ResNets and their plain twins.</p>"
+                          f"<p>{runtime}</p>")
+
+    # -- loading ----------------------------------------------------------------------------
+    def start_loading(self) -> None:
+        """Import torch in the background; the window is already visible."""
+        from resnet_studio.qt.loading import load_runtime
+
+        self.job_label.setText("Loading PyTorch…")
+        run_in_background(load_runtime, on_result=self._runtime_loaded,
+                          on_error=self._runtime_failed)
+
+    def _runtime_loaded(self, info) -> None:
+        from resnet_studio.qt.loading import preset_param_counts
+
+        self.runtime = info
+        self.device_label.setText(info.device)
+        self.device_label.setToolTip(f"PyTorch {info.torch_version}")
+        self.job_label.setText("")
+        self.runtimeReady.emit(info)
+        run_in_background(preset_param_counts, on_result=self._show_param_counts)
+        if self._pending is not None:
+            self._request_summary(*self._pending)
+
+    def _show_param_counts(self, counts: dict[str, int]) -> None:
+        self.sidebar.set_param_counts(counts)
+        self.presetCountsShown.emit()
+
+    def _runtime_failed(self, error: BaseException) -> None:
+        self.device_label.setText("PyTorch unavailable")
+        self.architecture.set_message(f"PyTorch could not be loaded: {error}")
+        QMessageBox.critical(self, "PyTorch could not be loaded",
+                             f"{error}\n\nReinstall with `make clean run`.")
+
+    # -- model summaries --------------------------------------------------------------------
+    def _request_summary(self, spec: ArchSpec, shape) -> None:
+        if shape and shape[0] != spec.in_channels:
+            spec = with_io(spec, in_channels=shape[0])  # 1-channel data works with any preset
+        self._pending = (spec, shape)
+        self.model_label.setText(spec.name)
+        if self.runtime is None:
+            return  # asked again once torch is loaded
+        self.job_label.setText(f"Inspecting {spec.name}…")
+        self.summaries.submit(_summarize, spec, shape)
+
+    def _show_summary(self, summary) -> None:
+        self.architecture.set_summary(summary)
+        self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
+        self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
+        self.summaryShown.emit(summary)
+
+    def _summary_failed(self, error: BaseException) -> None:
+        self.architecture.set_message(f"Cannot show this model: {error}")
+        self.statusBar().showMessage(str(error), 8000)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        if not busy:
+            self.job_label.setText("")
+
+    # -- files ------------------------------------------------------------------------------
+    def open_spec_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open architecture spec",
+                                              self._last_dir(), "Spec JSON (*.json)")
+        if path:
+            self.open_spec(path)
+
+    def open_spec(self, path: str | Path) -> bool:
+        try:
+            spec = ArchSpec.load(path)
+            spec.validate()
+        except (OSError, ValueError) as e:
+            QMessageBox.warning(self, "Cannot open spec", f"{path}\n\n{e}")
+            self._forget_recent(str(path))
+            return False
+        self.sidebar.set_spec(spec)
+        self._remember_recent(str(path))
+        return True
+
+    def save_spec_dialog(self) -> None:
+        spec = self.sidebar.spec()
+        default = str(Path(self._last_dir()) / f"{spec.name}.json")
+        path, _ = QFileDialog.getSaveFileName(self, "Save architecture spec", default,
+                                              "Spec JSON (*.json)")
+        if not path:
+            return
+        try:
+            spec.save(path)
+        except OSError as e:
+            QMessageBox.warning(self, "Cannot save spec", f"{path}\n\n{e}")
+            return
+        self._remember_recent(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+
+    def export_dialog(self, kind: str) -> None:
+        if self.architecture.summary is None:
+            return
+        name = self.architecture.summary.spec.name
+        suffix = {"png": "graph.png", "svg": "graph.svg", "csv": "layers.csv"}[kind]
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}",
+                                              str(Path(self._last_dir()) / f"{name}-{suffix}"),
+                                              f"{kind.upper()} (*.{kind})")
+        if path:
+            self.export(kind, path)
+
+    def export(self, kind: str, path: str) -> bool:
+        arch = self.architecture
+        try:
+            {"png": arch.graph.export_png, "svg": arch.graph.export_svg,
+             "csv": arch.table.export_csv}[kind](path)
+        except OSError as e:
+            QMessageBox.warning(self, "Export failed", f"{path}\n\n{e}")
+            return False
+        self.settings.setValue("files/lastDir", str(Path(path).parent))
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+        return True
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("files/lastDir", str(Path.home())))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("files/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("files/recent", recent[:MAX_RECENT])
+        self.settings.setValue("files/lastDir", str(Path(path).parent))
+        self._refresh_recent_menu()
+
+    def _forget_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        self.settings.setValue("files/recent", [p for p in self.recent_files() if p != path])
+        self._refresh_recent_menu()
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for path in recent:
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_spec(p))
+        if recent:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent", self._clear_recent)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _clear_recent(self) -> None:
+        self.settings.setValue("files/recent", [])
+        self._refresh_recent_menu()
+
+    # -- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        specs = [p for p in paths if p.lower().endswith(".json")]
+        if specs:
+            self.open_spec(specs[0])
+            event.acceptProposedAction()
+        elif paths:
+            self.statusBar().showMessage("Drop a spec .json file to open it.", 5000)
+
+    # -- settings ---------------------------------------------------------------------------
+    def _restore_settings(self, initial_model: str | None, initial_tab: str | None) -> None:
+        s = self.settings
+        if not self.restoreGeometry(s.value("window/geometry", b"")):
+            self.resize(1400, 860)
+        if not self.restoreState(s.value("window/state", b"")):
+            self.resizeDocks([self.findChild(QDockWidget, "modelDock")], [330],
+                             Qt.Orientation.Horizontal)
+        for key, splitter in (("window/archSplitter", self.architecture.splitter),
+                              ("window/sidebarSplitter", self.sidebar.splitter)):
+            if s.value(key):
+                splitter.restoreState(s.value(key))
+        self.sidebar.set_input_text(str(s.value("model/input", "")))
+        shown = False
+        if initial_model:
+            shown = self.sidebar.select_model(initial_model)
+            if not shown:
+                QTimer.singleShot(0, lambda: self.statusBar().showMessage(
+                    f"Unknown model '{initial_model}'", 8000))
+        if not shown and s.value("model/spec"):
+            try:
+                self.sidebar.set_spec(ArchSpec.from_json(str(s.value("model/spec"))))
+                shown = True
+            except ValueError:
+                pass
+        if not shown:
+            self.sidebar.select_model("resnet56")
+        tab = initial_tab or s.value("window/tab", "")
+        for i in range(self.tabs.count()):
+            if self.tabs.tabText(i).lower() == str(tab).lower():
+                self.tabs.setCurrentIndex(i)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/archSplitter", self.architecture.splitter.saveState())
+        s.setValue("window/sidebarSplitter", self.sidebar.splitter.saveState())
+        s.setValue("window/tab", self.tabs.tabText(self.tabs.currentIndex()))
+        s.setValue("model/input", self.sidebar.input_edit.text())
+        s.sync()
+
+    def closeEvent(self, event) -> None:
+        from resnet_studio.qt.workers import wait_for_background_work
+
+        self.save_settings()
+        wait_for_background_work(30_000)
+        super().closeEvent(event)

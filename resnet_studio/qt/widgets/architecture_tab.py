@@ -1,0 +1,101 @@
+"""Architecture tab: the block graph beside the layer table, selection synced both ways."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+
+from resnet_studio.qt.format import compact, shape_text
+from resnet_studio.qt.widgets.block_graph import BlockGraphView
+from resnet_studio.qt.widgets.layer_table import LayerTable
+
+if TYPE_CHECKING:
+    from resnet_studio.core.summary import ModelSummary
+
+
+class ArchitectureTab(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.summary: ModelSummary | None = None
+        self.graph = BlockGraphView()
+        self.table = LayerTable()
+        self.headline = QLabel(objectName="headline", textFormat=Qt.TextFormat.RichText)
+        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        tools = QToolBar("Graph", iconSize=tools_icon_size())
+        self.actions: dict[str, QAction] = {}
+        for key, text, tip, slot in [
+            ("fit", "Fit", "Fit the whole graph in view (double-click background)", self.graph.fit),
+            ("zoom_in", "Zoom +", "Zoom in (mouse wheel)", self.graph.zoom_in),
+            ("zoom_out", "Zoom −", "Zoom out (mouse wheel)", self.graph.zoom_out),
+            ("collapse", "Collapse stages", "Show each stage as one ×N box",
+             lambda: self.set_all_stages(True)),
+            ("expand", "Expand stages", "Show every block", lambda: self.set_all_stages(False)),
+        ]:
+            action = tools.addAction(text, slot)
+            action.setToolTip(tip)
+            self.actions[key] = action
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(tools)
+        left_layout.addWidget(self.graph, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.table)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.splitter, 1)
+
+        self.graph.nodeClicked.connect(self._node_clicked)
+        self.table.layersSelected.connect(self._layers_selected)
+        self.set_message("Loading PyTorch…")
+
+    def set_message(self, text: str) -> None:
+        self.graph.set_message(text)
+        self.headline.setText(f"<span style='color:#666'>{text}</span>")
+
+    def set_summary(self, summary: ModelSummary) -> None:
+        self.summary = summary
+        spec = summary.spec
+        kind = "plain (no shortcuts)" if spec.plain else f"shortcut {spec.shortcut}"
+        self.headline.setText(
+            f"<b style='font-size:15px'>{spec.name}</b> &nbsp; {spec.depth} layers · "
+            f"{spec.block} blocks · {kind}{' · pre-activation' if spec.preact else ''} · "
+            f"<b>{compact(summary.total_params)}</b> params ({summary.total_params:,}) · "
+            f"<b>{compact(summary.total_macs)}</b> MACs · input {shape_text(summary.input_shape)}"
+            f" → {shape_text(summary.output_shape)}")
+        self.graph.set_graph(summary.graph)
+        self.table.set_summary(summary)
+
+    def set_all_stages(self, collapsed: bool) -> None:
+        if self.summary is None:
+            return
+        for stage in self.summary.graph.stages:
+            self.graph.set_stage_collapsed(stage.name, collapsed)
+
+    def _node_clicked(self, node_id: str) -> None:
+        if self.summary is not None:
+            self.table.select_layers(list(self.summary.graph.node(node_id).layers))
+
+    def _layers_selected(self, names: list[str]) -> None:
+        if self.summary is None or not names:
+            return
+        node_id = self.summary.graph.node_of_layer(names[0])
+        if node_id:
+            self.graph.select_node(node_id)
+
+
+def tools_icon_size():
+    from PySide6.QtCore import QSize
+
+    return QSize(16, 16)
