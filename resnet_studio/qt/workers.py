@@ -1,4 +1,4 @@
-"""The one bridge from core to Qt: run core functions off the GUI thread, deliver results as signals.
+"""The bridge from core to Qt: core functions run off the GUI thread, results come back as signals.
 
 Built on superqt's workers (a QRunnable in the global QThreadPool): `returned`, `errored`,
 `finished`. Results are plain dataclasses/numbers, never live tensors.
@@ -17,7 +17,9 @@ def run_in_background(func: Callable, *args, on_result: Callable[[Any], None] | 
                       on_error: Callable[[BaseException], None] | None = None,
                       on_finished: Callable[[], None] | None = None, **kwargs):
     """Start `func(*args, **kwargs)` in the thread pool; callbacks run on the GUI thread."""
-    worker = create_worker(func, *args, _start_thread=False, **kwargs)
+    # Without an error handler superqt re-raises on the GUI thread (the app's excepthook shows it).
+    worker = create_worker(func, *args, _start_thread=False, _ignore_errors=on_error is not None,
+                           **kwargs)
     if on_result:
         worker.returned.connect(on_result)
     if on_error:

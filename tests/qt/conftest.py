@@ -17,8 +17,9 @@ def _qt_settings_isolated(tmp_path, qapp):
 @pytest.fixture(autouse=True)
 def _no_thread_left_running(qapp):
     yield
-    from PySide6.QtCore import QThread
+    from PySide6.QtCore import QThread, QThreadPool
 
     qapp.processEvents()
+    assert QThreadPool.globalInstance().waitForDone(10_000), "background work still running"
     running = [t for t in qapp.findChildren(QThread) if t.isRunning()]
     assert not running, f"test left {len(running)} QThread(s) running"

@@ -1,0 +1,153 @@
+"""The window as a user meets it: loads, shows a model, switches, opens/saves specs, remembers."""
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from resnet_studio.core.spec import ArchSpec
+from resnet_studio.core.zoo import get_spec
+from resnet_studio.qt.main_window import MainWindow
+from resnet_studio.qt.workers import wait_for_background_work
+
+
+@pytest.fixture
+def window(qtbot):
+    created = []
+
+    def make(**kwargs):
+        w = MainWindow(**kwargs)
+        qtbot.addWidget(w)
+        w.show()
+        created.append(w)
+        return w
+
+    yield make
+    for w in created:
+        w.close()
+    wait_for_background_work()
+
+
+def load(qtbot, w, timeout=60_000):
+    with qtbot.waitSignal(w.summaryShown, timeout=timeout) as blocker:
+        w.start_loading()
+    return blocker.args[0]
+
+
+def test_window_is_up_before_torch_and_then_shows_resnet56(window, qtbot):
+    w = window(initial_model="resnet56")
+    assert "Loading PyTorch" in w.device_label.text()
+    summary = load(qtbot, w)
+    assert summary.spec.name == "resnet56"
+    assert summary.total_params == 853_018
+    assert w.architecture.table.row_count() == len(summary.layers) == 169
+    assert w.architecture.graph.arc_kinds().count("zero_pad") == 2
+    assert "CPU" in w.device_label.text() or "CUDA" in w.device_label.text()
+    assert "853K" in w.model_label.text()
+
+
+def test_picking_a_preset_and_the_plain_twin_updates_graph_and_table(window, qtbot):
+    w = window(initial_model="resnet20")
+    load(qtbot, w)
+    with qtbot.waitSignal(w.summaryShown, timeout=30_000) as blocker:
+        w.sidebar.select_model("resnet18")
+    assert blocker.args[0].total_params == 11_689_512
+    assert sorted(set(w.architecture.graph.arc_kinds())) == ["identity", "projection"]
+
+    with qtbot.waitSignal(w.summaryShown, timeout=30_000) as blocker:
+        w.sidebar.plain.setChecked(True)
+    plain = blocker.args[0]
+    assert plain.spec.shortcut == "none" and plain.total_params == 11_515_688
+    assert w.architecture.graph.arc_kinds() == []
+
+
+def test_clicking_a_block_selects_its_rows_and_table_selection_highlights_block(window, qtbot):
+    w = window(initial_model="resnet20")
+    summary = load(qtbot, w)
+    arch = w.architecture
+    arch.graph.nodeClicked.emit("layer2.0")
+    assert arch.table.selected_layers() == list(summary.graph.node("layer2.0").layers)
+    arch.table.layersSelected.emit(["layer3.1.conv2"])
+    assert arch.graph.selected_node() == "layer3.1"
+
+
+def test_builder_error_keeps_the_last_good_model(window, qtbot):
+    w = window(initial_model="resnet20")
+    load(qtbot, w)
+    form = w.sidebar.form
+    form.layers_edit.setText("3, x, 3")
+    form.flush()
+    assert "layers" in form.errors()
+    assert w.architecture.summary.spec.name == "resnet20"
+
+
+def test_input_size_adapts_channels_and_reports_bad_text(window, qtbot):
+    w = window(initial_model="resnet20")
+    load(qtbot, w)
+    with qtbot.waitSignal(w.summaryShown, timeout=30_000) as blocker:
+        w.sidebar.input_edit.setText("1, 28, 28")
+        w.sidebar.input_edit.editingFinished.emit()
+    assert blocker.args[0].input_shape == (1, 28, 28)
+    assert blocker.args[0].total_params == 269_434
+    w.sidebar.input_edit.setText("big")
+    w.sidebar.input_edit.editingFinished.emit()
+    assert w.sidebar.input_error.isVisibleTo(w.sidebar)
+
+
+def test_too_small_input_shows_a_message_instead_of_a_graph(window, qtbot):
+    w = window(initial_model="resnet18")
+    load(qtbot, w)
+    w.sidebar.input_edit.setText("3, 8, 8")
+    w.sidebar.input_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: "too small" in w.architecture.graph.message(), timeout=30_000)
+
+
+def test_open_save_recent_and_export(window, qtbot, tmp_path, monkeypatch):
+    w = window(initial_model="resnet20")
+    load(qtbot, w)
+    spec_path = tmp_path / "mine.json"
+    get_spec("resnet32").save(spec_path)
+    with qtbot.waitSignal(w.summaryShown, timeout=30_000) as blocker:
+        assert w.open_spec(spec_path)
+    assert blocker.args[0].total_params == 464_154
+    assert w.recent_files()[0] == str(spec_path.resolve())
+    assert w.recent_menu.isEnabled()
+
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: warnings.append(a[2]))
+    assert not w.open_spec(bad)
+    assert "not valid JSON" in warnings[0]
+
+    for kind in ("png", "svg", "csv"):
+        out = tmp_path / f"export.{kind}"
+        assert w.export(kind, str(out))
+        assert out.stat().st_size > 100
+    assert (tmp_path / "export.csv").read_text().splitlines()[-1].startswith("TOTAL,,10,464154")
+
+
+def test_dropping_a_spec_file_opens_it(window, qtbot, tmp_path):
+    w = window(initial_model="resnet20")
+    load(qtbot, w)
+    path = tmp_path / "dropped.json"
+    get_spec("resnet44").save(path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(w.summaryShown, timeout=30_000) as blocker:
+        w.dropEvent(event)
+    assert blocker.args[0].total_params == 658_586
+
+
+def test_last_model_and_layout_are_remembered(window, qtbot):
+    w = window(initial_model="resnet110")
+    load(qtbot, w)
+    w.sidebar.input_edit.setText("3, 64, 64")
+    w.close()
+    again = window()
+    summary = load(qtbot, again)
+    assert summary.spec == get_spec("resnet110")
+    assert summary.input_shape == (3, 64, 64)
+    assert ArchSpec.from_json(str(again.settings.value("model/spec"))).name == "resnet110"
