@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 
@@ -14,6 +16,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setOrganizationName("ResNet Studio")
     QCoreApplication.setApplicationName("ResNet Studio")
     app.setStyle("Fusion")
+    icon = Path(__file__).resolve().parent.parent / "assets" / "icon.svg"
+    app.setWindowIcon(QIcon(str(icon)))
     return app
 
 
@@ -40,9 +44,9 @@ def run_app(args) -> int:
     app = make_app()
     from resnet_studio.qt.main_window import MainWindow
 
-    window = MainWindow(initial_model=getattr(args, "model", None),
-                        initial_tab=getattr(args, "tab", None))
     screenshot = getattr(args, "screenshot", None)
+    window = MainWindow(initial_model=getattr(args, "model", None),
+                        initial_tab=getattr(args, "tab", None), remember=not screenshot)
     if screenshot:
         window.resize(*_parse_size(args.size))
 

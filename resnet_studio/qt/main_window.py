@@ -38,8 +38,11 @@ class MainWindow(QMainWindow):
     summaryShown = Signal(object)  # ModelSummary
     presetCountsShown = Signal()
 
-    def __init__(self, initial_model: str | None = None, initial_tab: str | None = None):
+    def __init__(self, initial_model: str | None = None, initial_tab: str | None = None,
+                 remember: bool = True):
+        """remember=False (screenshots) neither reads nor writes the user's saved settings."""
         super().__init__()
+        self.remember = remember
         self.setWindowTitle("ResNet Studio")
         self.setAcceptDrops(True)
         self.runtime = None
@@ -169,7 +172,8 @@ class MainWindow(QMainWindow):
     def _show_summary(self, summary) -> None:
         self.architecture.set_summary(summary)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
-        self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
+        if self.remember:
+            self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
         self.summaryShown.emit(summary)
 
     def _summary_failed(self, error: BaseException) -> None:
@@ -289,37 +293,41 @@ class MainWindow(QMainWindow):
 
     # -- settings ---------------------------------------------------------------------------
     def _restore_settings(self, initial_model: str | None, initial_tab: str | None) -> None:
-        s = self.settings
-        if not self.restoreGeometry(s.value("window/geometry", b"")):
+        def saved(key: str, default=None):
+            return self.settings.value(key, default) if self.remember else default
+
+        if not self.restoreGeometry(saved("window/geometry", b"")):
             self.resize(1400, 860)
-        if not self.restoreState(s.value("window/state", b"")):
+        if not self.restoreState(saved("window/state", b"")):
             self.resizeDocks([self.findChild(QDockWidget, "modelDock")], [330],
                              Qt.Orientation.Horizontal)
         for key, splitter in (("window/archSplitter", self.architecture.splitter),
                               ("window/sidebarSplitter", self.sidebar.splitter)):
-            if s.value(key):
-                splitter.restoreState(s.value(key))
-        self.sidebar.set_input_text(str(s.value("model/input", "")))
+            if saved(key):
+                splitter.restoreState(saved(key))
+        self.sidebar.set_input_text(str(saved("model/input", "")))
         shown = False
         if initial_model:
             shown = self.sidebar.select_model(initial_model)
             if not shown:
                 QTimer.singleShot(0, lambda: self.statusBar().showMessage(
                     f"Unknown model '{initial_model}'", 8000))
-        if not shown and s.value("model/spec"):
+        if not shown and saved("model/spec"):
             try:
-                self.sidebar.set_spec(ArchSpec.from_json(str(s.value("model/spec"))))
+                self.sidebar.set_spec(ArchSpec.from_json(str(saved("model/spec"))))
                 shown = True
             except ValueError:
                 pass
         if not shown:
             self.sidebar.select_model("resnet56")
-        tab = initial_tab or s.value("window/tab", "")
+        tab = initial_tab or saved("window/tab", "")
         for i in range(self.tabs.count()):
             if self.tabs.tabText(i).lower() == str(tab).lower():
                 self.tabs.setCurrentIndex(i)
 
     def save_settings(self) -> None:
+        if not self.remember:
+            return
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())

@@ -73,3 +73,14 @@ def test_console_script_is_installed():
         __import__("pathlib").Path(sys.executable).with_name("resnet-studio"))
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "resnet-studio" in out.stdout
+
+
+def test_gui_screenshot_renders_the_loaded_window_and_exits(tmp_path):
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    result = run_cli("gui", "--model", "resnet20", "--screenshot", str(out), "--size", "1200x800",
+                     timeout=180)
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1200, 800)

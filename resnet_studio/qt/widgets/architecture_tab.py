@@ -50,7 +50,7 @@ class ArchitectureTab(QWidget):
         self.splitter.addWidget(self.table)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([420, 760])  # the graph is a narrow column; the table needs room
+        self.splitter.setSizes([470, 710])  # the graph is a narrow column; the table needs room
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
