@@ -1,0 +1,84 @@
+"""`resnet-studio features IMG --model M --layer NAME --out grid.png`: a layer's feature maps
+as one colour-mapped mosaic PNG (all channels tiled); `--list` prints the layer names."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from resnet_studio.commands.classify import add_weights_args, load_source, resolve_device
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("features", help="feature maps of one layer for one image, as a PNG "
+                                        "mosaic (or --list the layers)")
+    p.add_argument("image", metavar="IMG", help="an image file")
+    add_weights_args(p)
+    p.add_argument("--layer", "-l", help="layer name (see --list), e.g. layer1.0.conv1, "
+                                         "layer2.0, layer1.0.relu:2")
+    p.add_argument("--list", action="store_true", help="print the layer names and shapes")
+    p.add_argument("--out", "-o", help="PNG to write (default: <image>_<layer>.png)")
+    p.add_argument("--sort", default="mean", choices=["mean", "std", "max", "none"],
+                   help="tile order: by descending per-channel statistic (default mean)")
+    p.add_argument("--normalise", default="per-channel", choices=["per-channel", "global"])
+    p.add_argument("--cols", type=int, help="tiles per row (default: square-ish)")
+    p.add_argument("--colormap", default="viridis", choices=["viridis", "gray"])
+    p.add_argument("--scale", type=int, default=0,
+                   help="enlarge each map pixel this many times (default: so a map is ≥ 32 px)")
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
+
+
+def run(args) -> int:
+    from PIL import Image
+
+    from resnet_studio.core.analysis.features import (
+        colorize,
+        feature_maps,
+        list_layers,
+        mosaic,
+        mosaic_order,
+        mosaic_tile_mask,
+    )
+    from resnet_studio.core.files import write_bytes_atomic
+    from resnet_studio.core.images import load_image
+
+    if args.model is None and args.weights is None:
+        raise ValueError("name a model with --model (e.g. --model resnet18), or pass a "
+                         "checkpoint with --weights")
+    loaded = load_image(args.image)
+    source = load_source(args, random_if_no_default=True)
+    model = source.model.to(resolve_device(args.device))
+    x = source.preprocess(loaded)
+    layers = list_layers(model, tuple(x.shape))
+    if args.list or not args.layer:
+        print(f"{source.spec.name} — {source.label}; input {'x'.join(map(str, x.shape))}")
+        for r in layers:
+            print(f"{r.name:<28} {r.type:<20} {'x'.join(map(str, r.shape))}")
+        return 0
+    fm = feature_maps(model, x, args.layer)
+    sort_by = None if args.sort == "none" else args.sort
+    gray = mosaic(fm, normalise=args.normalise, sort_by=sort_by, cols=args.cols)
+    scale = args.scale or max(1, -(-32 // max(fm.size)))
+    rgb = colorize(gray, args.colormap)
+    rgb[~mosaic_tile_mask(fm.channels, *fm.size, cols=args.cols)] = 255  # white gaps
+    if scale > 1:
+        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+    out = Path(args.out) if args.out else \
+        Path(f"{Path(args.image).stem}_{args.layer.replace(':', '-')}.png")
+    buf = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, "PNG")
+    write_bytes_atomic(out, buf.getvalue())
+    info = {"out": str(out), "model": source.spec.name, "weights": source.label,
+            "layer": fm.layer, "channels": fm.channels, "map_size": list(fm.size),
+            "mosaic_size": [rgb.shape[1], rgb.shape[0]], "sort": sort_by,
+            "order": mosaic_order(fm, sort_by).tolist(),
+            "mean": float(fm.mean.mean()), "max": float(fm.max.max()),
+            "notes": list(loaded.notes)}
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        print(f"wrote {out}: {fm.layer} of {source.spec.name} ({source.label}), {fm.channels} "
+              f"maps of {fm.size[0]}×{fm.size[1]}, sorted by {sort_by or 'channel'}; "
+              f"{rgb.shape[1]}×{rgb.shape[0]} px")
+    return 0
