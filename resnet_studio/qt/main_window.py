@@ -22,6 +22,7 @@ from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.format import compact
 from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
 from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
+from resnet_studio.qt.widgets.train_tab import TrainTab
 from resnet_studio.qt.workers import LatestOnly, run_in_background
 
 MAX_RECENT = 8
@@ -57,8 +58,11 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget(documentMode=True)
         self.architecture = ArchitectureTab()
+        self.train = TrainTab()
         self.tabs.addTab(self.architecture, "Architecture")
+        self.tabs.addTab(self.train, "Train")
         self.setCentralWidget(self.tabs)
+        self.train.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
         self.summaries = LatestOnly(self)
         self.summaries.result.connect(self._show_summary)
@@ -171,6 +175,7 @@ class MainWindow(QMainWindow):
 
     def _show_summary(self, summary) -> None:
         self.architecture.set_summary(summary)
+        self.train.set_spec(summary.spec)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
         if self.remember:
             self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
@@ -340,6 +345,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         from resnet_studio.qt.workers import wait_for_background_work
 
+        if not self.train.confirm_close(self):
+            event.ignore()
+            return
         self.save_settings()
+        self.train.shutdown()  # stops with a checkpoint; no thread left running
         wait_for_background_work(30_000)
         super().closeEvent(event)

@@ -1,0 +1,197 @@
+"""The training settings form: dataset, optimiser, schedule, speed options, with presets."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from resnet_studio.core.training.config import PRESETS, TrainConfig
+
+PRESET_LABELS = {"quick_cpu": "Quick (CPU, a few minutes)",
+                 "he2015_cifar": "He et al. 2015 CIFAR-10 (GPU, 64k steps)"}
+DATASETS = ["synthetic", "cifar10", "cifar100", "mnist", "fashionmnist"]
+
+
+def _spin(lo: int, hi: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox(minimum=lo, maximum=hi, singleStep=step)
+    box.setGroupSeparatorShown(True)
+    return box
+
+
+def _dspin(lo: float, hi: float, decimals: int, step: float) -> QDoubleSpinBox:
+    return QDoubleSpinBox(minimum=lo, maximum=hi, decimals=decimals, singleStep=step)
+
+
+class TrainForm(QWidget):
+    """Edits a TrainConfig. `config()` returns it; `configChanged` fires on every edit."""
+
+    configChanged = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._filling = False
+        self.preset = QComboBox()
+        for key, label in PRESET_LABELS.items():
+            self.preset.addItem(label, key)
+        self.preset.addItem("Custom", "")
+        self.preset.activated.connect(self._preset_chosen)
+
+        self.dataset = QComboBox(editable=True)
+        self.dataset.addItems(DATASETS)
+        self.dataset.setToolTip("synthetic (built in, offline), torchvision datasets (downloaded "
+                                "on first use), or imagefolder:PATH (one folder per class)")
+        browse = QPushButton("Folder…")
+        browse.setToolTip("Train on your own images: one sub-folder per class")
+        browse.clicked.connect(self._browse_folder)
+        data_row = QHBoxLayout()
+        data_row.setContentsMargins(0, 0, 0, 0)
+        data_row.addWidget(self.dataset, 1)
+        data_row.addWidget(browse)
+        data_box = QWidget()
+        data_box.setLayout(data_row)
+
+        self.steps = _spin(1, 10_000_000, 100)
+        self.batch_size = _spin(1, 65_536, 16)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(["sgd", "adamw"])
+        self.lr = _dspin(1e-6, 10.0, 5, 0.01)
+        self.momentum = _dspin(0.0, 0.999, 3, 0.05)
+        self.nesterov = QCheckBox("Nesterov")
+        self.weight_decay = _dspin(0.0, 1.0, 6, 1e-4)
+        self.schedule = QComboBox()
+        self.schedule.addItems(["multistep", "cosine", "constant"])
+        self.schedule.setToolTip("multistep: ÷10 at 50% and 75% of the steps (the paper's "
+                                 "32k/48k of 64k); cosine: smooth decay")
+        self.warmup = _spin(0, 1_000_000, 100)
+        self.seed = _spin(0, 2**31 - 1)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        self.amp = QCheckBox("Mixed precision (bf16)")
+        self.channels_last = QCheckBox("channels_last")
+        self.compile = QCheckBox("torch.compile")
+        self.eval_every = _spin(0, 1_000_000, 50)
+        self.checkpoint_every = _spin(0, 1_000_000, 500)
+        self.error = QLabel(wordWrap=True)
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.hide()
+
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Preset", self.preset)
+        form.addRow("Dataset", data_box)
+        form.addRow("Steps", self.steps)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Optimiser", self.optimizer)
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Momentum", self.momentum)
+        form.addRow("", self.nesterov)
+        form.addRow("Weight decay", self.weight_decay)
+        form.addRow("Schedule", self.schedule)
+        form.addRow("Warm-up steps", self.warmup)
+        form.addRow("Seed", self.seed)
+        form.addRow("Device", self.device)
+        form.addRow("", self.amp)
+        form.addRow("", self.channels_last)
+        form.addRow("", self.compile)
+        form.addRow("Validate every", self.eval_every)
+        form.addRow("Checkpoint every", self.checkpoint_every)
+        form.addRow(self.error)
+
+        self._base = PRESETS["quick_cpu"]
+        for w in (self.steps, self.batch_size, self.warmup, self.seed, self.eval_every,
+                  self.checkpoint_every):
+            w.valueChanged.connect(self._edited)
+        for w in (self.lr, self.momentum, self.weight_decay):
+            w.valueChanged.connect(self._edited)
+        for w in (self.optimizer, self.schedule, self.device):
+            w.currentIndexChanged.connect(self._edited)
+        for w in (self.nesterov, self.amp, self.channels_last, self.compile):
+            w.toggled.connect(self._edited)
+        self.dataset.currentTextChanged.connect(self._edited)
+        self.set_config(self._base)
+
+    # -- public -------------------------------------------------------------------------------
+    def set_config(self, config: TrainConfig) -> None:
+        self._filling = True
+        try:
+            self._base = config
+            self.dataset.setCurrentText(config.dataset)
+            self.steps.setValue(config.steps)
+            self.batch_size.setValue(config.batch_size)
+            self.optimizer.setCurrentText(config.optimizer)
+            self.lr.setValue(config.lr)
+            self.momentum.setValue(config.momentum)
+            self.nesterov.setChecked(config.nesterov)
+            self.weight_decay.setValue(config.weight_decay)
+            self.schedule.setCurrentText(config.schedule)
+            self.warmup.setValue(config.warmup_steps)
+            self.seed.setValue(config.seed)
+            self.device.setCurrentText(config.device)
+            self.amp.setChecked(config.amp)
+            self.channels_last.setChecked(config.channels_last)
+            self.compile.setChecked(config.compile)
+            self.eval_every.setValue(config.eval_every)
+            self.checkpoint_every.setValue(config.checkpoint_every)
+        finally:
+            self._filling = False
+        self._sync_preset()
+        self._edited()
+
+    def config(self) -> TrainConfig:
+        return replace(
+            self._base, dataset=self.dataset.currentText().strip(), steps=self.steps.value(),
+            batch_size=self.batch_size.value(), optimizer=self.optimizer.currentText(),
+            lr=self.lr.value(), momentum=self.momentum.value(),
+            nesterov=self.nesterov.isChecked(), weight_decay=self.weight_decay.value(),
+            schedule=self.schedule.currentText(), warmup_steps=self.warmup.value(),
+            seed=self.seed.value(), device=self.device.currentText(), amp=self.amp.isChecked(),
+            channels_last=self.channels_last.isChecked(), compile=self.compile.isChecked(),
+            eval_every=self.eval_every.value(), checkpoint_every=self.checkpoint_every.value())
+
+    def is_valid(self) -> bool:
+        return not self.config().errors()
+
+    # -- internals ------------------------------------------------------------------------------
+    def _preset_chosen(self, index: int) -> None:
+        key = self.preset.itemData(index)
+        if key:
+            self.set_config(PRESETS[key])
+
+    def _sync_preset(self) -> None:
+        config = self.config()
+        match = next((k for k, p in PRESETS.items() if _same(p, config)), "")
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(self.preset.findData(match))
+        self.preset.blockSignals(False)
+
+    def _browse_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Image folder (one sub-folder per class)")
+        if path:
+            self.dataset.setCurrentText(f"imagefolder:{path}")
+
+    def _edited(self, *_args) -> None:
+        if self._filling:
+            return
+        config = self.config()
+        errs = config.errors()
+        self.error.setVisible(bool(errs))
+        self.error.setText("\n".join(str(e) for e in errs))
+        self._sync_preset()
+        self.configChanged.emit(config)
+
+
+def _same(a: TrainConfig, b: TrainConfig) -> bool:
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(TrainConfig))

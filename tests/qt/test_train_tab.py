@@ -1,0 +1,128 @@
+"""Training from the window: start, pause, resume, stop through the worker thread; history."""
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+
+from resnet_studio.core.spec import ArchSpec
+from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.core.training.store import RunStore
+from resnet_studio.qt.widgets.train_tab import TrainTab
+
+TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(8, 16), stem="cifar",
+                shortcut="A", num_classes=4)
+
+
+def tiny_config(steps=60, **changes) -> TrainConfig:
+    settings = dict(dataset="synthetic:classes=4,size=8,train=256,val=64", steps=steps,
+                    batch_size=16, lr=0.05, schedule="constant", eval_every=20, log_every=5,
+                    device="cpu")
+    return TrainConfig(**{**settings, **changes})
+
+
+@pytest.fixture
+def tab(qtbot, tmp_path):
+    t = TrainTab(store_path=str(tmp_path / "runs.sqlite"))
+    qtbot.addWidget(t)
+    t.show()
+    t.set_spec(TINY)
+    yield t
+    t.shutdown()
+
+
+def start(tab, qtbot, config):
+    tab.form.set_config(config)
+    assert tab.start()
+
+
+def test_a_run_trains_to_the_end_and_lands_in_the_history(tab, qtbot):
+    start(tab, qtbot, tiny_config(steps=60))
+    with qtbot.waitSignal(tab.session.finished, timeout=120_000) as blocker:
+        pass
+    result = blocker.args[0]
+    assert result.status == "finished" and result.steps == 60
+    assert len(tab.plots.curves.steps) == 12  # one point per log_every=5 steps
+    assert tab.plots.curves.val_steps == [20, 40, 60]
+    assert "finished" in tab.progress.format()
+    qtbot.waitUntil(tab.start_button.isEnabled, timeout=10_000)
+    assert not tab.stop_button.isEnabled()
+    runs = tab.runs.store.list_runs()
+    assert [r.status for r in runs] == ["finished"]
+    assert tab.runs.table.rowCount() == 1
+
+
+def test_pause_resume_and_stop_through_the_worker(tab, qtbot):
+    start(tab, qtbot, tiny_config(steps=100_000))
+    qtbot.waitUntil(lambda: tab.session.trainer is not None
+                    and tab.session.trainer.step >= 10, timeout=60_000)
+    with qtbot.waitSignal(tab.session.statusChanged, timeout=30_000,
+                          check_params_cb=lambda st, _m: st == "paused"):
+        tab.pause_button.click()
+    paused_at = tab.session.trainer.step
+    qtbot.wait(300)
+    assert tab.session.trainer.step == paused_at  # really paused
+    with qtbot.waitSignal(tab.session.statusChanged, timeout=30_000,
+                          check_params_cb=lambda st, _m: st == "running"):
+        tab.pause_button.click()
+    qtbot.waitUntil(lambda: tab.session.trainer.step > paused_at + 5, timeout=30_000)
+    with qtbot.waitSignal(tab.session.finished, timeout=60_000) as blocker:
+        tab.stop_button.click()
+    result = blocker.args[0]
+    assert result.status == "stopped" and result.checkpoint
+    assert tab.session.wait(10_000)
+    rec = tab.runs.store.list_runs()[0]
+    assert rec.status == "stopped" and rec.checkpoint
+
+
+def test_resume_a_stopped_run_from_the_history(tab, qtbot):
+    start(tab, qtbot, tiny_config(steps=100_000))
+    qtbot.waitUntil(lambda: tab.session.trainer is not None
+                    and tab.session.trainer.step >= 10, timeout=60_000)
+    with qtbot.waitSignal(tab.session.finished, timeout=60_000) as blocker:
+        tab.stop()
+    stopped_at = blocker.args[0].steps
+    tab.session.wait(10_000)
+    run_id = tab.runs.store.list_runs()[0].id
+    tab.runs.refresh()
+    tab.runs.select_run(run_id)
+    assert tab.runs.buttons["resume"].isEnabled()
+    with qtbot.waitSignal(tab.session.started, timeout=60_000):
+        tab.runs.buttons["resume"].click()
+    qtbot.waitUntil(lambda: tab.session.trainer is not None
+                    and tab.session.trainer.step > stopped_at, timeout=60_000)
+    with qtbot.waitSignal(tab.session.finished, timeout=60_000):
+        tab.stop()
+    assert len(tab.runs.store.list_runs()) == 1  # the same run continued
+
+
+def test_a_missing_image_folder_is_a_message_not_a_crash(tab, qtbot, tmp_path):
+    empty = tmp_path / "no_images"
+    empty.mkdir()
+    tab.form.set_config(tiny_config(dataset=f"imagefolder:{empty}"))
+    with qtbot.waitSignal(tab.session.failed, timeout=60_000) as blocker:
+        assert tab.start()
+    assert str(empty) in blocker.args[0] or "empty" in blocker.args[0].lower()
+    assert tab.message.isVisible()
+    qtbot.waitUntil(tab.start_button.isEnabled, timeout=10_000)  # ready to try again
+
+
+def test_closing_the_window_mid_training_asks_then_stops_with_a_checkpoint(qtbot, tmp_path,
+                                                                          monkeypatch):
+    from resnet_studio.qt.main_window import MainWindow
+
+    w = MainWindow(initial_model="resnet20")
+    qtbot.addWidget(w)
+    w.train.set_spec(TINY)
+    w.train.form.set_config(tiny_config(steps=100_000))
+    assert w.train.start()
+    qtbot.waitUntil(lambda: w.train.session.trainer is not None
+                    and w.train.session.trainer.step >= 5, timeout=60_000)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.No)
+    assert not w.close()  # the user said no: still training
+    assert w.train.is_running()
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert w.close()
+    assert not w.train.is_running()
+    rec = RunStore().list_runs()[-1]
+    assert rec.status == "stopped" and rec.checkpoint
