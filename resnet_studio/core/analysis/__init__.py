@@ -1,0 +1,1 @@
+"""Analyses over built models: gradients and signal propagation, lesion studies, features."""
