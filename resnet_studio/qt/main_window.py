@@ -21,6 +21,7 @@ from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.format import compact
 from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
+from resnet_studio.qt.widgets.images_tab import ImagesTab
 from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
 from resnet_studio.qt.widgets.train_tab import TrainTab
 from resnet_studio.qt.workers import LatestOnly, run_in_background
@@ -59,10 +60,14 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(documentMode=True)
         self.architecture = ArchitectureTab()
         self.train = TrainTab()
+        self.images = ImagesTab()
         self.tabs.addTab(self.architecture, "Architecture")
         self.tabs.addTab(self.train, "Train")
+        self.tabs.addTab(self.images, "Images")
         self.setCentralWidget(self.tabs)
-        self.train.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        for tab in (self.train, self.images):
+            tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.architecture.graph.nodeClicked.connect(self.images.select_layer)
 
         self.summaries = LatestOnly(self)
         self.summaries.result.connect(self._show_summary)
@@ -176,6 +181,7 @@ class MainWindow(QMainWindow):
     def _show_summary(self, summary) -> None:
         self.architecture.set_summary(summary)
         self.train.set_spec(summary.spec)
+        self.images.set_model(summary.spec)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
         if self.remember:
             self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
@@ -288,13 +294,18 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        """Spec .json files open in the sidebar; everything else (images, folders, also files
+        that turn out not to be images) goes to the Images tab, which says why it skips any."""
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         specs = [p for p in paths if p.lower().endswith(".json")]
+        others = [p for p in paths if p not in specs]
         if specs:
             self.open_spec(specs[0])
+        if others:
+            self.tabs.setCurrentWidget(self.images)
+            self.images.add_paths(others)
+        if paths:
             event.acceptProposedAction()
-        elif paths:
-            self.statusBar().showMessage("Drop a spec .json file to open it.", 5000)
 
     # -- settings ---------------------------------------------------------------------------
     def _restore_settings(self, initial_model: str | None, initial_tab: str | None) -> None:
@@ -350,5 +361,6 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self.train.shutdown()  # stops with a checkpoint; no thread left running
+        self.images.cancel()
         wait_for_background_work(30_000)
         super().closeEvent(event)

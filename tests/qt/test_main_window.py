@@ -151,3 +151,32 @@ def test_last_model_and_layout_are_remembered(window, qtbot):
     assert summary.spec == get_spec("resnet110")
     assert summary.input_shape == (3, 64, 64)
     assert ArchSpec.from_json(str(again.settings.value("model/spec"))).name == "resnet110"
+
+
+def test_dropping_images_on_the_window_classifies_them_and_lists_bad_files(window, qtbot,
+                                                                          tmp_path):
+    from PIL import Image
+
+    w = window(initial_model="resnet18")
+    load(qtbot, w)
+    w.images.set_weights("random")
+    good = []
+    for i, colour in enumerate(["red", "green", "blue"]):
+        path = tmp_path / f"photo{i}.png"
+        Image.new("RGB", (64, 48), colour).save(path)
+        good.append(path)
+    corrupt = tmp_path / "broken.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in [*good, corrupt, text]])
+    event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(event)
+    assert w.tabs.currentWidget() is w.images
+    qtbot.waitUntil(lambda: len(w.images.predictions()) == 3 and not w.images.is_busy(),
+                    timeout=120_000)
+    skipped = " ".join(w.images.skipped_texts())
+    assert "broken.jpg" in skipped and "notes.png" in skipped
+    assert all(len(p.labels) == 5 for p in w.images.predictions())
