@@ -12,7 +12,8 @@ import sys
 
 from resnet_studio import __version__
 
-COMMANDS = ("gui", "models", "summary")
+COMMANDS = ("gui", "models", "summary", "train", "runs", "classify", "features", "gradients",
+            "lesion")
 
 
 def build_parser() -> argparse.ArgumentParser:

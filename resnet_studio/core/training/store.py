@@ -237,7 +237,7 @@ class RunStore:
         self._tx("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def resolve(self, ref: str) -> str:
-        """A full id, a unique prefix, "last"/"latest", or a 1-based row number from `list_runs`."""
+        """A full id, a unique prefix of one, or "last"/"latest" (the newest run)."""
         ref = str(ref).strip()
         if ref in ("last", "latest"):
             row = self._tx("SELECT id FROM runs ORDER BY created DESC LIMIT 1").fetchone()
@@ -252,10 +252,6 @@ class RunStore:
             return rows[0]["id"]
         if len(rows) > 1:
             raise KeyError(f"run '{ref}' is ambiguous: {', '.join(r['id'] for r in rows[:5])}")
-        if ref.isdigit():
-            ids = [r["id"] for r in self._tx("SELECT id FROM runs ORDER BY created").fetchall()]
-            if 1 <= int(ref) <= len(ids):
-                return ids[int(ref) - 1]
         raise KeyError(f"no run '{ref}' (see `resnet-studio runs`)")
 
     def get(self, ref: str) -> RunRecord:
@@ -389,6 +385,7 @@ class RunRecorder(Callback):
         self.flush_every_s = flush_every_s
         self._rows: list[tuple[int, str, float]] = []
         self._last_flush = 0.0
+        self._last_beat = 0.0
         self._step = 0
         self.run_id: str | None = None
 
@@ -397,7 +394,7 @@ class RunRecorder(Callback):
             return
         rows, self._rows = self._rows, []
         self.store.add_metrics(self.run_id, rows, step=self._step)
-        self._last_flush = time.monotonic()
+        self._last_flush = self._last_beat = time.monotonic()
 
     def on_train_start(self, trainer) -> None:
         self.run_id = trainer.run_id
@@ -414,6 +411,13 @@ class RunRecorder(Callback):
                 dataset=trainer.config.dataset, run_dir=str(trainer.run_dir),
                 total_steps=trainer.config.steps, experiment_id=self.experiment_id)
         self._last_flush = time.monotonic()
+
+    def on_train_batch_end(self, trainer, step) -> None:
+        # keep the heartbeat fresh even when log windows are long (big models on a CPU)
+        now = time.monotonic()
+        if now - self._last_beat > 60 and self.run_id is not None:
+            self._last_beat = now
+            self.store.heartbeat(self.run_id)
 
     def on_log(self, trainer, log) -> None:
         self._step = log.step
@@ -433,6 +437,8 @@ class RunRecorder(Callback):
         self.store.update(self.run_id, checkpoint=info.path)
 
     def on_status(self, trainer, status, message) -> None:
+        if self.run_id is None:  # failed before the run started (out of memory in setup)
+            return
         self.flush()
         self.store.set_status(self.run_id, status, message)
 
@@ -441,6 +447,8 @@ class RunRecorder(Callback):
             self.flush()
 
     def on_train_end(self, trainer, result) -> None:
+        if self.run_id is None:
+            return
         self._step = result.steps
         self.flush()
         fields: dict[str, Any] = {"status": result.status, "message": result.message,

@@ -1,0 +1,226 @@
+"""`resnet-studio train MODEL`: train headless. A one-line progress bar on stderr, a final
+JSON line (with --json) or a short summary on stdout. Ctrl+C stops cleanly with a checkpoint."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    from resnet_studio.core.training.config import PRESETS
+
+    p = sub.add_parser(
+        "train", help="train a model (progress on stderr; --json prints the result on stdout)",
+        description="Train MODEL on a dataset. Settings start from --preset (default quick_cpu) "
+        "and are overridden by the flags you give.")
+    p.add_argument("model", nargs="?",
+                   help="a preset name (see `models`) or a spec .json file; omit with --resume")
+    p.add_argument("--plain", action="store_true", help="the plain twin (shortcuts removed)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="training recipe to start from (default quick_cpu)")
+    p.add_argument("--config", metavar="FILE", help="a TrainConfig .json to start from")
+    p.add_argument("--dataset", help="synthetic[:opts] | cifar10 | cifar100 | mnist | "
+                   "fashionmnist | imagefolder:PATH")
+    p.add_argument("--steps", type=int, help="optimiser steps (iterations)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"])
+    p.add_argument("--momentum", type=float)
+    p.add_argument("--nesterov", action="store_true", default=None)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--schedule", choices=["multistep", "cosine", "constant"])
+    p.add_argument("--milestones", help="multistep: fractions of the run, e.g. 0.5,0.75")
+    p.add_argument("--warmup-steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--amp", action="store_true", default=None,
+                   help="mixed precision (bfloat16 where supported)")
+    p.add_argument("--channels-last", action="store_true", default=None)
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile")
+    p.add_argument("--eval-every", type=int, help="steps between validations (0: at the end)")
+    p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
+    p.add_argument("--log-every", type=int, help="steps between progress updates")
+    p.add_argument("--val-fraction", type=float)
+    p.add_argument("--image-size", type=int, help="resize images to this square side")
+    p.add_argument("--no-augment", dest="augment", action="store_false", default=None)
+    p.add_argument("--resume", metavar="CKPT", help="continue a run from its checkpoint "
+                   "(run folder or checkpoint.json)")
+    p.add_argument("--name", help="a name for the run in `runs`")
+    p.add_argument("--offline", action="store_true", help="never download datasets")
+    p.add_argument("--no-store", action="store_true", help="do not record the run in `runs`")
+    p.add_argument("--json", action="store_true", help="print the final result as one JSON line")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+_FLAG_FIELDS = ("dataset", "steps", "batch_size", "lr", "optimizer", "momentum", "nesterov",
+                "weight_decay", "schedule", "warmup_steps", "seed", "device", "amp",
+                "channels_last", "compile", "eval_every", "checkpoint_every", "log_every",
+                "val_fraction", "image_size", "augment")
+
+
+def build_config(args):
+    from resnet_studio.core.training.config import TrainConfig, get_preset
+
+    if args.config:
+        config = TrainConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
+        if args.preset:
+            raise ValueError("give either --config or --preset, not both")
+    else:
+        config = get_preset(args.preset or "quick_cpu")
+    changes = {f: getattr(args, f) for f in _FLAG_FIELDS if getattr(args, f) is not None}
+    if args.milestones:
+        try:
+            changes["milestones"] = tuple(float(v) for v in args.milestones.split(","))
+        except ValueError:
+            raise ValueError(f"--milestones must be fractions like 0.5,0.75, got "
+                             f"'{args.milestones}'") from None
+    return config.replace(**changes).validate()
+
+
+def _fmt_time(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def make_progress(stream, quiet: bool):
+    from resnet_studio.core.training.callbacks import Callback
+
+    class ProgressBar(Callback):
+        """One line on stderr, redrawn in place on a terminal; every ~5% otherwise."""
+
+        def __init__(self):
+            self.tty = hasattr(stream, "isatty") and stream.isatty()
+            self.last_print = 0.0
+            self.val = ""
+            self.open_line = False
+            self.bucket = -1
+
+        def _emit(self, text: str, final: bool = False) -> None:
+            if quiet:
+                return
+            if self.tty:
+                stream.write("\r" + text.ljust(100)[:120] + ("\n" if final else ""))
+                self.open_line = not final
+            else:
+                stream.write(text + "\n")
+            stream.flush()
+
+        def on_data_progress(self, trainer, done, total, message):
+            if not self.tty and time.monotonic() - self.last_print < 5 and done != total:
+                return
+            self.last_print = time.monotonic()
+            pct = f" {100 * done / total:.0f}% ({done / 1e6:.1f}/{total / 1e6:.1f} MB)" \
+                if total and "download" in message else (f" {done}/{total}" if total else "")
+            self._emit(f"{message}{pct}", final=not self.tty)
+
+        def on_train_start(self, trainer):
+            if self.open_line:
+                self._emit("", final=True)
+            resumed = f", resumed at step {trainer.step}" if trainer.resumed else ""
+            from resnet_studio.core.training.trainer import describe_device
+
+            self._emit(f"training {trainer.spec.name} on {trainer.data.info.name} "
+                       f"({trainer.config.steps} steps, batch {trainer.config.batch_size}, "
+                       f"{describe_device(trainer.device)}{resumed}); run {trainer.run_id}",
+                       final=True)
+            for w in trainer.warnings:
+                self._emit(f"warning: {w}", final=True)
+
+        def on_log(self, trainer, log):
+            width = 20
+            done = int(width * log.step / max(1, log.total_steps))
+            bar = "=" * done + (">" if done < width else "") + " " * (width - done - 1)
+            text = (f"step {log.step}/{log.total_steps} [{bar}] loss {log.loss:.4f} "
+                    f"err {100 * log.error:.1f}%{self.val} {log.images_per_s:,.0f} img/s "
+                    f"ETA {_fmt_time(log.eta_s)}")
+            if self.tty:
+                self._emit(text)
+            else:  # a log file: a line every 5% (and at the end)
+                bucket = 20 * log.step // max(1, log.total_steps)
+                if bucket != self.bucket or log.step == log.total_steps:
+                    self.bucket = bucket
+                    self._emit(text)
+
+        def on_validation_end(self, trainer, result):
+            self.val = f" | val loss {result.loss:.4f} err {100 * result.error:.1f}%"
+
+        def on_status(self, trainer, status, message):
+            if status == "paused":
+                self._emit(f"paused at step {trainer.step}", final=True)
+
+        def on_train_end(self, trainer, result):
+            if self.open_line:
+                self._emit("", final=True)
+                self.open_line = False
+
+    return ProgressBar()
+
+
+def run(args) -> int:
+    from resnet_studio.commands.summary import load_spec
+    from resnet_studio.core.training.store import RunStore
+    from resnet_studio.core.training.trainer import Trainer, describe_device
+
+    store = None if args.no_store else RunStore()
+    progress = make_progress(sys.stderr, args.quiet)
+    common = dict(callbacks=[progress], store=store, run_name=args.name,
+                  download=not args.offline)
+    if args.resume:
+        if args.model:
+            raise ValueError("give either MODEL or --resume CKPT (the checkpoint knows its "
+                             "model)")
+        overrides = {k: getattr(args, k) for k in ("steps", "device", "amp", "compile",
+                                                     "channels_last", "eval_every",
+                                                     "checkpoint_every", "log_every")}
+        trainer = Trainer.from_checkpoint(args.resume, **overrides, **common)
+    else:
+        if not args.model:
+            raise ValueError("name a MODEL (e.g. resnet20; see `resnet-studio models`) or "
+                             "--resume CKPT")
+        spec = load_spec(args.model, args.plain)
+        trainer = Trainer(spec, build_config(args), **common)
+
+    interrupted = {"count": 0}
+
+    def on_sigint(signum, frame):
+        interrupted["count"] += 1
+        if interrupted["count"] > 1:
+            raise KeyboardInterrupt
+        print("\nstopping after this step and writing a checkpoint (Ctrl+C again to abort)",
+              file=sys.stderr)
+        trainer.stop()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = trainer.fit()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if store is not None:
+            store.close()
+
+    out = result.to_dict()
+    out.update(model=trainer.spec.name, dataset=trainer.config.dataset,
+               device=describe_device(trainer.device))
+    if args.json:
+        print(json.dumps(out))
+    else:
+        pct = lambda v: "-" if v is None else f"{100 * v:.2f}%"
+        num = lambda v: "-" if v is None else f"{v:.4f}"
+        print(f"{result.status}: {trainer.spec.name} on {trainer.config.dataset}, "
+              f"{result.steps}/{result.total_steps} steps in {_fmt_time(result.seconds)} "
+              f"({result.images_per_s:,.0f} img/s)")
+        print(f"train loss {num(result.train_loss)}  error {pct(result.train_error)}   "
+              f"val loss {num(result.val_loss)}  error {pct(result.val_error)}")
+        print(f"run {result.run_id}  checkpoint {result.checkpoint or '-'}")
+    if result.status in ("diverged", "failed"):
+        print(f"resnet-studio train: {result.message}", file=sys.stderr)
+        return 1
+    if result.status == "stopped" and interrupted["count"]:
+        return 130
+    return 0
