@@ -13,7 +13,7 @@ import sys
 from resnet_studio import __version__
 
 COMMANDS = ("gui", "models", "summary", "train", "runs", "classify", "features", "gradients",
-            "lesion")
+            "lesion", "attribute")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,10 +17,12 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio import __version__
+from resnet_studio.core.images import IMAGE_EXTENSIONS
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.format import compact
 from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
+from resnet_studio.qt.widgets.attributions_tab import AttributionsTab
 from resnet_studio.qt.widgets.images_tab import ImagesTab
 from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
 from resnet_studio.qt.widgets.train_tab import TrainTab
@@ -61,11 +63,13 @@ class MainWindow(QMainWindow):
         self.architecture = ArchitectureTab()
         self.train = TrainTab()
         self.images = ImagesTab()
+        self.attributions = AttributionsTab()
         self.tabs.addTab(self.architecture, "Architecture")
         self.tabs.addTab(self.train, "Train")
         self.tabs.addTab(self.images, "Images")
+        self.tabs.addTab(self.attributions, "Attributions")
         self.setCentralWidget(self.tabs)
-        for tab in (self.train, self.images):
+        for tab in (self.train, self.images, self.attributions):
             tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.architecture.graph.nodeClicked.connect(self.images.select_layer)
 
@@ -182,6 +186,7 @@ class MainWindow(QMainWindow):
         self.architecture.set_summary(summary)
         self.train.set_spec(summary.spec)
         self.images.set_model(summary.spec)
+        self.attributions.set_model(summary.spec)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
         if self.remember:
             self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
@@ -304,6 +309,9 @@ class MainWindow(QMainWindow):
         if others:
             self.tabs.setCurrentWidget(self.images)
             self.images.add_paths(others)
+            # The first image file, ready to explain in the Attributions tab.
+            self.attributions.add_paths([p for p in others if Path(p).is_file()
+                                         and Path(p).suffix.lower() in IMAGE_EXTENSIONS])
         if paths:
             event.acceptProposedAction()
 
@@ -362,5 +370,6 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.train.shutdown()  # stops with a checkpoint; no thread left running
         self.images.cancel()
+        self.attributions.cancel()
         wait_for_background_work(30_000)
         super().closeEvent(event)

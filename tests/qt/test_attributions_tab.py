@@ -1,0 +1,124 @@
+"""The Attributions tab: a grid of maps for the model and its plain twin, the IG delta, display
+settings, export, and a cancelled or failed run leaving the tab usable.
+
+Random ResNet-20 weights at 32×32 keep it fast (no download)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resnet_studio.qt.widgets.attributions_tab import AttributionsTab
+
+TIMEOUT = 60_000
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny 32×32 models: one intra-op thread is as fast, and steadier on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def image(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "cat.png"
+    Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def tab(qtbot, image):
+    w = AttributionsTab()
+    w.resize(1200, 800)
+    w.show()
+    w.set_model("resnet20")
+    w.set_weights("random")
+    w.set_image(image)
+    w.steps_spin.setValue(8)
+    w.batch_spin.setValue(4)
+    yield w
+    w.cancel()
+    qtbot.waitUntil(lambda: not w.is_busy(), timeout=TIMEOUT)
+    w.close()
+    w.deleteLater()
+
+
+def run(qtbot, tab):
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT) as blocker:
+        tab.run()
+    return blocker.args[0]
+
+
+def test_grid_twin_delta_display_and_export(qtbot, tab, tmp_path):
+    tab.set_methods(["integrated_gradients", "layer_gradcam"])
+    tab.set_compare("plain")
+    busy = []
+    tab.busyChanged.connect(busy.append)
+    assert run(qtbot, tab) == "done"
+    assert busy == [True, False]
+    cells = tab.cells()
+    assert set(cells) == {("model", "integrated_gradients"), ("model", "layer_gradcam"),
+                          ("plain twin", "integrated_gradients"), ("plain twin", "layer_gradcam")}
+    ig = cells[("model", "integrated_gradients")]
+    assert ig.result.delta is not None and "δ" in tab._cells[("model",
+                                                               "integrated_gradients")].caption.text()
+    assert ig.result.attribution.shape == (3, 32, 32)
+    assert cells[("plain twin", "layer_gradcam")].title.startswith("plain_resnet20")
+    # display settings redraw without recomputing
+    before = tab.cell_pixmap("model", "integrated_gradients").toImage()
+    tab.signed_check.setChecked(True)
+    assert tab.colormap_combo.currentText() == "bwr"
+    assert tab.cell_pixmap("model", "integrated_gradients").toImage() != before
+    tab.opacity_slider.setValue(10)
+    tab.clip_spin.setValue(90.0)
+    # export: PNG overlay and the raw array
+    png, npy = tab.export("model", "integrated_gradients", tmp_path / "ig")
+    assert png.is_file() and Image.open(png).size == (32, 32)
+    assert np.array_equal(np.load(npy), ig.result.attribution)
+    # a picked class as the target
+    tab.set_methods(["saliency"])
+    tab.set_compare(None)
+    qtbot.waitUntil(lambda: tab.target_combo.count() == 11, timeout=TIMEOUT)  # + 10 classes
+    tab.set_target(3)
+    assert run(qtbot, tab) == "done"
+    assert set(tab.cells()) == {("model", "saliency")}
+    assert tab.cells()[("model", "saliency")].result.target == 3
+    assert tab.target_combo.currentText() == "3: cat"
+    assert tab.layer_combo.findData("layer3.2") == 1  # Grad-CAM layers, last block first
+    # the sanity check
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT) as blocker:
+        tab.run_sanity()
+    assert blocker.args[0] == "done"
+    assert "layer3" in tab.sanity_text() and ("passed" in tab.sanity_text()
+                                              or "flagged" in tab.sanity_text())
+
+
+def test_cancel_and_failure_leave_tab_usable(qtbot, tab):
+    tab.set_methods(["integrated_gradients"])
+    tab.steps_spin.setValue(1000)
+    tab.batch_spin.setValue(1)
+    progressed = []
+    tab._relay.progress.connect(lambda p: progressed.append(p))
+    with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT) as blocker:
+        tab.run()
+        assert tab.is_busy() and not tab.run_button.isEnabled()
+        qtbot.waitUntil(lambda: any(p[2] > 0 for p in progressed), timeout=TIMEOUT)
+        tab.cancel()
+    assert blocker.args[0] == "cancelled"
+    assert not tab.is_busy() and tab.run_button.isEnabled()
+    assert "Cancelled" in tab.status_text()
+    assert progressed[-1][1] < progressed[-1][2]  # stopped long before the 1000 batches
+
+    tab.set_weights(str(tab._image) + ".missing.pt")  # a failing run
+    assert run(qtbot, tab) == "failed"
+    assert tab.status_text().startswith("Failed") and tab.run_button.isEnabled()
+
+    tab.set_weights("random")
+    tab.set_methods(["saliency"])
+    assert run(qtbot, tab) == "done"
+    assert ("model", "saliency") in tab.cells()
