@@ -23,6 +23,7 @@ from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.format import compact
 from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
 from resnet_studio.qt.widgets.attributions_tab import AttributionsTab
+from resnet_studio.qt.widgets.gradients_tab import GradientsTab
 from resnet_studio.qt.widgets.images_tab import ImagesTab
 from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
 from resnet_studio.qt.widgets.train_tab import TrainTab
@@ -64,12 +65,14 @@ class MainWindow(QMainWindow):
         self.train = TrainTab()
         self.images = ImagesTab()
         self.attributions = AttributionsTab()
+        self.gradients = GradientsTab()
         self.tabs.addTab(self.architecture, "Architecture")
         self.tabs.addTab(self.train, "Train")
+        self.tabs.addTab(self.gradients, "Gradients")
         self.tabs.addTab(self.images, "Images")
         self.tabs.addTab(self.attributions, "Attributions")
         self.setCentralWidget(self.tabs)
-        for tab in (self.train, self.images, self.attributions):
+        for tab in (self.train, self.gradients, self.images, self.attributions):
             tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.architecture.graph.nodeClicked.connect(self.images.select_layer)
 
@@ -185,6 +188,7 @@ class MainWindow(QMainWindow):
     def _show_summary(self, summary) -> None:
         self.architecture.set_summary(summary)
         self.train.set_spec(summary.spec)
+        self.gradients.set_spec(summary.spec)
         self.images.set_model(summary.spec)
         self.attributions.set_model(summary.spec)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
@@ -371,5 +375,6 @@ class MainWindow(QMainWindow):
         self.train.shutdown()  # stops with a checkpoint; no thread left running
         self.images.cancel()
         self.attributions.cancel()
+        self.gradients.shutdown()
         wait_for_background_work(30_000)
         super().closeEvent(event)

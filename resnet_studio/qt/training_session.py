@@ -93,10 +93,12 @@ class TrainingSession(QObject):
             raise RuntimeError("a training run is already in progress")
 
         def build(events):
+            from resnet_studio.core.training.gradlog import GradientLogger
             from resnet_studio.core.training.store import RunStore
             from resnet_studio.core.training.trainer import Trainer
 
-            callbacks = [_queue_callback(events)]
+            # Per-block gradient norms every 10 steps, for the Gradients tab's heatmaps.
+            callbacks = [_queue_callback(events), GradientLogger(every=10)]
             store = RunStore(store_path, check_interrupted=False)
             if resume_from:
                 return Trainer.from_checkpoint(resume_from, callbacks=callbacks, store=store,

@@ -1,0 +1,250 @@
+"""Gradients tab: residual vs plain at initialisation, stored runs as heatmaps, lesion study."""
+
+import json
+
+import numpy as np
+import pytest
+
+from resnet_studio.core.spec import ArchSpec
+from resnet_studio.core.training.store import RunStore
+from resnet_studio.qt.widgets import gradients_tab as gt
+from resnet_studio.qt.widgets.gradients_tab import GradientsTab
+
+TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(8, 16), stem="cifar",
+                shortcut="A", num_classes=4)
+TINY_BLOCKS = ["stem", "layer1.0", "layer2.0", "head"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models on a shared 2-core machine: two intra-op threads spin-waiting for a busy core
+    make a 1-second test take 20 (the same as tests/e2e does)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def make_tab(qtbot, tmp_path):
+    tabs = []
+
+    def make(section: int = 0, batch: int = 16, current: ArchSpec | None = None) -> GradientsTab:
+        t = GradientsTab(store_path=str(tmp_path / "runs.sqlite"))
+        qtbot.addWidget(t)
+        t.resize(1200, 800)
+        t.batch_spin.setValue(batch)
+        if current is not None:
+            t.set_spec(current)
+            t.model_combo.setCurrentIndex(t.model_combo.findData(gt.CURRENT))
+        t.sections.setCurrentIndex(section)
+        t.show()
+        tabs.append(t)
+        return t
+
+    yield make
+    for t in tabs:
+        assert t.shutdown(30_000)
+        assert not t.lesion_running()
+
+
+def wait_report(qtbot, tab, check=lambda r: True, timeout=60_000):
+    qtbot.waitUntil(lambda: tab.report is not None and check(tab.report), timeout=timeout)
+    return tab.report
+
+
+def test_resnet20_vs_plain20_at_initialisation(make_tab, qtbot, monkeypatch, tmp_path):
+    busy = []
+    tab = make_tab()
+    tab.busyChanged.connect(busy.append)
+    report = wait_report(qtbot, tab)
+    assert report.net.model == "resnet20" and report.plain.model == "plain_resnet20"
+    assert report.batch_size == 16 and report.net.norm == "batch"
+    verdicts = tab.verdict_texts()
+    assert len(verdicts) == 2
+    assert all("from the last to the first layer" in v for v in verdicts)
+    assert verdicts == [report.net.verdict, report.plain.verdict]
+    assert tab.residual_card.isVisible() and tab.plain_card.isVisible()
+    counts = tab.depth_plots.point_counts()
+    n_convs = len(report.net.conv_depths)
+    assert n_convs == 19  # ResNet-20: the stem conv + 9 blocks x 2 (the fc is the 20th layer)
+    assert counts[("weight", "residual")] == counts[("weight", "plain")] == n_convs
+    assert counts[("input", "residual")] == counts[("response", "plain")] == 9
+    x, _ = tab.depth_plots.ratio_curves["weight"].getData()
+    assert len(x) == n_convs
+    assert tab.depth_plots.plots["weight"].ctrl.logYCheck.isChecked()  # log-scale y
+    assert "resnet20" in tab.depth_plots.caption.text
+    assert busy == [True, False] and not tab.is_busy()
+
+    # export: the figure and the numbers
+    png = tab.export_png(tmp_path / "fig")
+    assert png.suffix == ".png" and png.read_bytes()[:4] == b"\x89PNG"
+    data = json.loads(tab.export_data(tmp_path / "g.json").read_text())
+    assert data["net"]["verdict"] == report.net.verdict
+    assert data["plain"]["model"] == "plain_resnet20"
+    rows = tab.export_data(tmp_path / "g.csv").read_text().splitlines()
+    assert rows[0].startswith("kind,name,block,depth")
+    assert sum(r.startswith("conv_weight_grad_norm") for r in rows) == n_convs
+
+    # BatchNorm off: measured again, other numbers, other verdicts
+    tab.bn_check.setChecked(False)
+    no_bn = wait_report(qtbot, tab, lambda r: r.net.norm == "none")
+    assert no_bn.plain.norm == "none" and no_bn.net.label == "resnet20 (no BN)"
+    assert not np.allclose(no_bn.net.conv_grad_norms, report.net.conv_grad_norms)
+    assert tab.verdict_texts() == [no_bn.net.verdict, no_bn.plain.verdict] != verdicts
+    assert "BatchNorm off" in tab.bn_note.text()
+
+    # and back: from the cache, no new measurement
+    submitted = []
+    monkeypatch.setattr(tab.init_jobs, "submit", lambda *a, **k: submitted.append(a))
+    tab.bn_check.setChecked(True)
+    again = wait_report(qtbot, tab, lambda r: r.net.norm == "batch", timeout=5_000)
+    assert again is report and not submitted
+    assert tab.verdict_texts() == verdicts
+
+
+def test_current_model_from_the_sidebar(make_tab, qtbot):
+    tab = make_tab(current=TINY)
+    report = wait_report(qtbot, tab)
+    assert report.net.model == "tiny" and report.plain.model == "plain_tiny"
+    assert tab.depth_plots.point_counts()[("weight", "residual")] == 5  # stem + 2 blocks x 2
+    tab.set_spec(TINY.plain_twin())  # already plain: measured alone
+    report = wait_report(qtbot, tab, lambda r: r.net.model == "plain_tiny")
+    assert report.plain is None and len(tab.verdict_texts()) == 1
+    assert "already plain" in tab.compare_label.text()
+    assert not tab.plain_card.isVisible()
+
+
+def _trained_run(store_path) -> str:
+    from resnet_studio.core.training.config import TrainConfig
+    from resnet_studio.core.training.gradlog import GradientLogger
+    from resnet_studio.core.training.trainer import Trainer
+
+    config = TrainConfig(dataset="synthetic:classes=4,size=8,train=128,val=32", steps=20,
+                         batch_size=16, lr=0.05, schedule="constant", eval_every=0,
+                         log_every=10, device="cpu")
+    store = RunStore(store_path)
+    trainer = Trainer(TINY, config, callbacks=[GradientLogger(every=5)], store=store,
+                      run_name="tiny residual", run_dir=str(store_path) + "-run")
+    assert trainer.fit().status == "finished"
+    store.close()
+    return trainer.run_id
+
+
+def _write_live_run(store_path, steps) -> tuple[RunStore, str]:
+    """A "running" run whose grad metrics are written directly (as a training process would)."""
+    store = RunStore(store_path)
+    rec = store.create_run(name="tiny plain (live)", model="plain_tiny", spec={}, config={},
+                           status="running", total_steps=100)
+    _add(store, rec.id, steps)
+    return store, rec.id
+
+
+def _add(store, run_id, steps):
+    rows = [(s, f"grad/{b}", 10.0 ** (-k - s / 100)) for s in steps
+            for k, b in enumerate(TINY_BLOCKS)]
+    store.add_metrics(run_id, rows, step=max(steps))
+
+
+def test_stored_runs_render_as_heatmaps_and_live_runs_refresh(make_tab, qtbot, tmp_path):
+    store_path = tmp_path / "runs.sqlite"
+    trained = _trained_run(store_path)
+    live_store, live = _write_live_run(store_path, [10, 20, 30])
+    tab = make_tab(section=1)
+    tab.refresh_timer.setInterval(300)  # 2 s in the app
+    qtbot.waitUntil(lambda: len(tab.runs_shown) == 1, timeout=20_000)
+    assert tab.run_a.currentData() in (trained, live)
+    tab.run_a.setCurrentIndex(tab.run_a.findData(trained))
+    qtbot.waitUntil(lambda: [r.record.id for r in tab.runs_shown] == [trained], timeout=20_000)
+    hist = tab.runs_shown[0].history
+    assert hist.block_names == TINY_BLOCKS and hist.steps.tolist() == [5, 10, 15, 20]
+    heat = tab.heatmaps
+    assert heat.matrices[0].shape == (4, 4)  # blocks x records
+    assert heat.images[0].image.shape == (4, 4)
+    np.testing.assert_allclose(heat.matrices[0], np.log10(hist.blocks.T))
+    assert not tab.refresh_timer.isActive()  # a finished run does not change
+    assert tab.selected_blocks() == ["layer1.0", "layer2.0"]  # first and last block
+    assert len(heat.line_items) == 2
+
+    # the live run beside it: one colour scale for both, refreshed while it runs
+    tab.run_b.setCurrentIndex(tab.run_b.findData(live))
+    qtbot.waitUntil(lambda: len(tab.runs_shown) == 2, timeout=20_000)
+    assert heat.matrices[1].shape == (4, 3)
+    lo, hi = heat.colorbar.levels()
+    both = np.concatenate([heat.matrices[0].ravel(), heat.matrices[1].ravel()])
+    assert lo == pytest.approx(both.min()) and hi == pytest.approx(both.max())
+    assert tab.refresh_timer.isActive()
+    assert len(heat.line_items) == 4  # two blocks x two runs
+    _add(live_store, live, [40, 50])
+    qtbot.waitUntil(lambda: heat.matrices[1].shape == (4, 5), timeout=20_000)
+    live_store.set_status(live, "finished")
+    qtbot.waitUntil(lambda: not tab.refresh_timer.isActive(), timeout=20_000)
+    live_store.close()
+
+    data = json.loads(tab.export_data(tmp_path / "runs.json").read_text())
+    assert [r["run_id"] for r in data["runs"]] == [trained, live]
+    assert data["runs"][0]["blocks"] == TINY_BLOCKS
+    csv_text = tab.export_data(tmp_path / "runs.csv").read_text()
+    assert csv_text.splitlines()[0] == "run_id,run,step,block,grad_norm"
+    assert len(csv_text.splitlines()) == 1 + 4 * 4 + 4 * 5
+
+
+def test_a_run_without_gradients_says_so(make_tab, qtbot, tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    rec = store.create_run(name="old run", model="tiny", spec={}, config={}, status="finished")
+    store.add_metrics(rec.id, [(10, "train/loss", 1.0)])
+    store.close()
+    tab = make_tab(section=1)
+    qtbot.waitUntil(lambda: len(tab.runs_shown) == 1, timeout=20_000)
+    assert "no gradients logged" in tab.run_a.currentText()
+    assert "without gradient logging" in tab.runs_message.text()
+    assert tab.heatmaps.matrices[0].size == 0
+
+
+def test_lesion_study_bars_and_cancel(make_tab, qtbot, monkeypatch, tmp_path):
+    monkeypatch.setitem(gt.LESION_TASKS, "templates",
+                        dict(gt.LESION_TASKS["templates"], train=128, val=64))
+    tab = make_tab(section=2)
+    assert tab.selected_spec().name == "resnet20"  # the default: the CIFAR depths
+    small = ArchSpec(name="small", block="basic", layers=(2, 2), widths=(8, 16), stem="cifar",
+                     shortcut="A")
+    tab.set_spec(small)  # a smaller model keeps the test quick; the code path is the same
+    tab.model_combo.setCurrentIndex(tab.model_combo.findData(gt.CURRENT))
+    tab.steps_spin.setValue(5)
+    assert tab.start_lesion()
+    assert not tab.start_lesion()  # one at a time
+    qtbot.waitUntil(lambda: not tab.lesion_running(), timeout=60_000)
+    reports = tab.lesion_reports
+    assert [r.model for r in reports] == ["small", "plain_small"]
+    assert [len(r.blocks) for r in reports] == [3, 3]  # 4 blocks, 1 changes the shape
+    assert len(tab.lesion_bars.bars) == 2
+    legend = tab.lesion_bars.legend_text()
+    assert legend.count("mean drop") == 2
+    assert tab.lesion_progress.format() == "done"
+    data = json.loads(tab.export_data(tmp_path / "lesion.json").read_text())
+    assert len(data["reports"]) == 2
+    png = tab.export_png(tmp_path / "lesion.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    tab.steps_spin.setValue(100_000)
+    assert tab.start_lesion()
+    tab.lesion_cancel_button.click()  # takes effect at the next progress report
+    qtbot.waitUntil(lambda: not tab.lesion_running(), timeout=30_000)
+    assert tab.lesion_progress.format() == "cancelled"
+    assert tab.lesion_reports is reports  # the last results stay
+
+
+def test_a_failed_measurement_is_shown_and_the_tab_stays_up(make_tab, qtbot, monkeypatch):
+    def boom(*_a, **_k):
+        raise ValueError("the input is too small for this model")
+
+    monkeypatch.setattr(gt, "measure_at_init", boom)
+    messages = []
+    tab = make_tab(current=TINY)
+    tab.statusMessage.connect(messages.append)
+    qtbot.waitUntil(lambda: "Could not measure" in tab.init_message.text(), timeout=10_000)
+    assert "too small" in tab.init_message.text()
+    assert tab.report is None and not tab.residual_card.isVisible()
+    assert any("could not measure" in m for m in messages)
