@@ -12,8 +12,8 @@ import sys
 
 from resnet_studio import __version__
 
-COMMANDS = ("gui", "models", "summary", "train", "runs", "classify", "features", "gradients",
-            "lesion", "attribute")
+COMMANDS = ("gui", "models", "summary", "train", "runs", "sweep", "classify", "features",
+            "gradients", "lesion", "attribute")
 
 
 def build_parser() -> argparse.ArgumentParser:

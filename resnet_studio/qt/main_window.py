@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
+    QWidget,
 )
 
 from resnet_studio import __version__
@@ -23,6 +25,7 @@ from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.format import compact
 from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
 from resnet_studio.qt.widgets.attributions_tab import AttributionsTab
+from resnet_studio.qt.widgets.depth_lab_tab import DepthLabTab
 from resnet_studio.qt.widgets.gradients_tab import GradientsTab
 from resnet_studio.qt.widgets.images_tab import ImagesTab
 from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
@@ -66,13 +69,18 @@ class MainWindow(QMainWindow):
         self.images = ImagesTab()
         self.attributions = AttributionsTab()
         self.gradients = GradientsTab()
-        self.tabs.addTab(self.architecture, "Architecture")
-        self.tabs.addTab(self.train, "Train")
-        self.tabs.addTab(self.gradients, "Gradients")
-        self.tabs.addTab(self.images, "Images")
-        self.tabs.addTab(self.attributions, "Attributions")
+        self.depth_lab = DepthLabTab()
+        self._pages: dict[QWidget, QWidget] = {}
+        for tab, title in ((self.architecture, "Architecture"), (self.train, "Train"),
+                           (self.depth_lab, "Depth Lab"), (self.gradients, "Gradients"),
+                           (self.images, "Images"), (self.attributions, "Attributions")):
+            # Scrolling pages keep a dense tab from forcing its minimum size on the window.
+            page = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+            page.setWidget(tab)
+            self._pages[tab] = page
+            self.tabs.addTab(page, title)
         self.setCentralWidget(self.tabs)
-        for tab in (self.train, self.gradients, self.images, self.attributions):
+        for tab in (self.train, self.depth_lab, self.gradients, self.images, self.attributions):
             tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.architecture.graph.nodeClicked.connect(self.images.select_layer)
 
@@ -86,6 +94,12 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_menus()
         self._restore_settings(initial_model, initial_tab)
+
+    def show_tab(self, tab: QWidget) -> None:
+        self.tabs.setCurrentWidget(self._pages[tab])
+
+    def current_tab(self) -> QWidget:
+        return self.tabs.currentWidget().widget()
 
     # -- chrome -----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -311,7 +325,7 @@ class MainWindow(QMainWindow):
         if specs:
             self.open_spec(specs[0])
         if others:
-            self.tabs.setCurrentWidget(self.images)
+            self.show_tab(self.images)
             self.images.add_paths(others)
             # The first image file, ready to explain in the Attributions tab.
             self.attributions.add_paths([p for p in others if Path(p).is_file()
@@ -368,11 +382,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         from resnet_studio.qt.workers import wait_for_background_work
 
-        if not self.train.confirm_close(self):
+        if not (self.train.confirm_close(self) and self.depth_lab.confirm_close(self)):
             event.ignore()
             return
         self.save_settings()
         self.train.shutdown()  # stops with a checkpoint; no thread left running
+        self.depth_lab.shutdown()
         self.images.cancel()
         self.attributions.cancel()
         self.gradients.shutdown()

@@ -174,7 +174,7 @@ def test_dropping_images_on_the_window_classifies_them_and_lists_bad_files(windo
     event = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     w.dropEvent(event)
-    assert w.tabs.currentWidget() is w.images
+    assert w.current_tab() is w.images
     qtbot.waitUntil(lambda: len(w.images.predictions()) == 3 and not w.images.is_busy(),
                     timeout=120_000)
     skipped = " ".join(w.images.skipped_texts())
