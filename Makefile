@@ -21,8 +21,13 @@ test: $(STAMP)
 	$(BIN)/ruff check resnet_studio tests benchmarks
 	$(BIN)/lint-imports
 
+# Ratios against baselines measured in the same run, one line each; then the slow checks that
+# train real nets for minutes (the quick depth demo must show degradation).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	RESNET_STUDIO_SLOW=1 RESNET_STUDIO_DEPTH_CHECK=1 QT_QPA_PLATFORM=offscreen \
+		$(BIN)/python -m pytest -q -rA tests/core/test_experiments.py tests/core/test_training.py \
+		-k "quick or depth_check"
 
 lint: $(STAMP)
 	$(BIN)/ruff check resnet_studio tests benchmarks
