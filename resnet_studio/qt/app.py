@@ -11,8 +11,21 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 
+def collect_garbage_on_gui_thread(app: QApplication) -> None:
+    """Python's cyclic GC runs in whichever thread happens to allocate. When a worker thread
+    (training, a summary) collects a cycle that holds a closed window's Qt objects, their C++
+    destructors run there, take Qt's locks and wait for the GIL the GUI thread holds: a
+    deadlock (seen in the test suite). pyqtgraph's GarbageCollector turns automatic collection
+    off and collects on a GUI-thread timer instead."""
+    if getattr(app, "_gui_gc", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        app._gui_gc = GarbageCollector(interval=1.0)
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    collect_garbage_on_gui_thread(app)
     QCoreApplication.setOrganizationName("ResNet Studio")
     QCoreApplication.setApplicationName("ResNet Studio")
     app.setStyle("Fusion")

@@ -3,6 +3,14 @@
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _garbage_collected_on_gui_thread(qapp):
+    # As in the app: a cycle collected on a worker thread can deadlock Qt (see app.py).
+    from resnet_studio.qt.app import collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(qapp)
+
+
 @pytest.fixture(autouse=True)
 def _qt_settings_isolated(tmp_path, qapp):
     from PySide6.QtCore import QCoreApplication, QSettings
