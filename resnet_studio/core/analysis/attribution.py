@@ -38,16 +38,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from resnet_studio.core.analysis.attribution_names import COLORMAPS, METHOD_LABELS, METHODS
 from resnet_studio.core.analysis.features import block_names, colormap_lut
 
-METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "guided_backprop",
-           "deconvolution", "deeplift", "gradient_shap", "occlusion", "layer_gradcam",
-           "guided_gradcam")
-METHOD_LABELS = {"integrated_gradients": "Integrated Gradients", "saliency": "Saliency",
-                 "input_x_gradient": "Input × Gradient", "guided_backprop": "Guided Backprop",
-                 "deconvolution": "Deconvolution", "deeplift": "DeepLift",
-                 "gradient_shap": "GradientSHAP", "occlusion": "Occlusion",
-                 "layer_gradcam": "Grad-CAM", "guided_gradcam": "Guided Grad-CAM"}
 NOISE_TUNNELS = ("smoothgrad", "vargrad")
 # GradientSHAP is itself a noise tunnel over baselines
 NOISE_TUNNEL_METHODS = tuple(m for m in METHODS if m not in ("occlusion", "gradient_shap"))
@@ -72,7 +65,6 @@ NOISE_TUNNEL_DEFAULTS: dict[str, Any] = {"nt_samples": 10, "nt_stdevs": 0.15,
                                          "nt_batch_size": 5, "seed": 0}
 SIGNED_COLORMAPS = ("bwr", "gray")
 ABS_COLORMAPS = ("viridis", "hot", "gray")
-COLORMAPS = ("viridis", "hot", "bwr", "gray")
 
 Progress = Callable[[int, int, str], None]
 

@@ -48,18 +48,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.core.analysis.attribution_names import COLORMAPS, METHOD_LABELS, METHODS
 from resnet_studio.qt.workers import run_in_background
 
-# names and labels without importing torch / captum on the GUI thread at start-up
-METHODS = ("integrated_gradients", "saliency", "input_x_gradient", "guided_backprop",
-           "deconvolution", "deeplift", "gradient_shap", "occlusion", "layer_gradcam",
-           "guided_gradcam")
-METHOD_LABELS = {"integrated_gradients": "Integrated Gradients", "saliency": "Saliency",
-                 "input_x_gradient": "Input × Gradient", "guided_backprop": "Guided Backprop",
-                 "deconvolution": "Deconvolution", "deeplift": "DeepLift",
-                 "gradient_shap": "GradientSHAP", "occlusion": "Occlusion",
-                 "layer_gradcam": "Grad-CAM", "guided_gradcam": "Guided Grad-CAM"}
-COLORMAPS = ("viridis", "hot", "bwr", "gray")
 CELL = 224  # shown size of one overlay
 
 
