@@ -73,6 +73,7 @@ class TrainTab(QWidget):
         box = QVBoxLayout(settings)
         box.addWidget(self.model_label)
         scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
         box.addWidget(scroll, 1)
         box.addLayout(buttons)
