@@ -65,7 +65,7 @@ def classify_ratio(model_name: str, files: list[Path]) -> tuple[float, float, fl
 def first_result(files: list[Path]) -> dict[str, float]:
     """The app's way (the Images tab's model loading, which ends with a warm-up pass), and a
     bare `random_source` for comparison."""
-    from resnet_studio.qt.widgets.feature_view import load_source_handle
+    from resnet_studio.qt.tabs.images.feature_view import load_source_handle
 
     def one(source, path):
         t = time.perf_counter()

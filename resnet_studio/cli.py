@@ -1,7 +1,8 @@
 """`resnet-studio`: no arguments opens the window; subcommands run headless.
 
 Each subcommand lives in resnet_studio/commands/<name>.py with `add_parser(subparsers)` and
-`run(args) -> int`. Qt is imported only on the `gui` path.
+`run(args) -> int`. `gui` is the window's own entry, here: commands never import Qt, and Qt is
+imported only on this path.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import importlib
 import sys
 
 from resnet_studio import __version__
+from resnet_studio.app.errors import EXPECTED, describe_error
 
-COMMANDS = ("gui", "models", "summary", "train", "runs", "sweep", "classify", "features",
+COMMANDS = ("models", "summary", "train", "runs", "sweep", "classify", "features",
             "gradients", "lesion", "attribute")
 
 
@@ -22,15 +24,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="See why residual networks work. With no command, opens the window.")
     parser.add_argument("--version", action="version", version=f"resnet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_gui_parser(sub)
     for name in COMMANDS:
         importlib.import_module(f"resnet_studio.commands.{name}").add_parser(sub)
     return parser
+
+
+def _add_gui_parser(sub) -> None:
+    p = sub.add_parser("gui", help="open the window (the default)")
+    p.add_argument("--model", help="preset to show first (default: the last one used)")
+    p.add_argument("--tab", help="tab to open first, e.g. architecture")
+    p.add_argument("--screenshot", metavar="PNG",
+                   help="render the window once the model is loaded, save it, and exit")
+    p.add_argument("--size", default="1400x860", help="window size for --screenshot (WxH)")
+
+
+def _run_gui(args) -> int:
+    from resnet_studio.qt.app import run_app
+
+    return run_app(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv or ["gui"])
+    if args.command == "gui":
+        return _run_gui(args)
     module = importlib.import_module(f"resnet_studio.commands.{args.command}")
     try:
         return int(module.run(args) or 0)
@@ -39,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (KeyError, ValueError, OSError) as e:
+    except EXPECTED as e:
         # Expected user errors (unknown model, bad spec, unreadable file): one clear line.
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"resnet-studio {args.command}: error: {msg}", file=sys.stderr)
+        print(f"resnet-studio {args.command}: error: {describe_error(e)}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Shared test set-up: no display, and user data in a throwaway folder."""
+"""Shared test set-up: no display, user data in a throwaway folder, one torch thread."""
 
 import os
 
@@ -12,3 +12,15 @@ def _isolated_user_data(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("studio-home")
     monkeypatch.setenv("RESNET_STUDIO_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The tests' models are tiny: on a shared 2-core machine two intra-op threads spin-waiting
+    for a busy core make a 1-second test take 20."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from resnet_studio.commands.classify import add_weights_args, load_source, resolve_device
+from resnet_studio.commands._common import add_weights_args, load_source
+from resnet_studio.core.common.device import resolve_device
 
 
 def add_parser(sub) -> None:
@@ -105,7 +106,7 @@ def run(args) -> int:
         overlay,
         preprocessed_image,
     )
-    from resnet_studio.core.files import write_bytes_atomic
+    from resnet_studio.core.common.files import write_bytes_atomic
     from resnet_studio.core.images import load_image
 
     if args.model is None and args.weights is None:

@@ -9,72 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-
-def add_weights_args(p, *, model_required: bool = False) -> None:
-    """--model / --weights / --partial / --offline, shared with `features`."""
-    p.add_argument("--model", "-m", required=model_required,
-                   help="a preset name (see `models`) or a spec .json file; may be left out "
-                        "when --weights is a ResNet Studio checkpoint")
-    p.add_argument("--weights", "-w",
-                   help="imagenet (torchvision's pretrained weights; imagenet:IMAGENET1K_V1 for "
-                        "a specific set), random (untrained), or a path: a ResNet Studio "
-                        "checkpoint (run folder, checkpoint.json, .safetensors) or a .pt/.pth "
-                        "state_dict (loaded with weights_only). Default: imagenet where "
-                        "available")
-    p.add_argument("--partial", action="store_true",
-                   help="load the tensors of a state_dict that fit and keep the rest random")
-    p.add_argument("--offline", action="store_true",
-                   help="never download; use only weights already on this machine")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
-
-
-def progress_printer(stream=None):
-    """A progress(done, total, message) callback that redraws one line on a terminal."""
-    stream = sys.stderr if stream is None else stream
-    last = {"pct": -1}
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-
-    def show(done: int, total: int, message: str) -> None:
-        if total:
-            pct = int(100 * done / total)
-            if pct == last["pct"] or (not tty and pct % 10 and done < total):
-                return
-            last["pct"] = pct
-            line = f"{message}: {done / 1e6:.1f} of {total / 1e6:.1f} MB ({pct}%)"
-        else:
-            line = f"{message}: {done / 1e6:.1f} MB"
-        stream.write(("\r" + line) if tty else line + "\n")
-        if tty and total and done >= total:
-            stream.write("\n")
-        stream.flush()
-
-    return show
-
-
-def resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    return name
-
-
-def load_source(args, *, random_if_no_default: bool = False):
-    """The ModelSource the --model/--weights flags describe."""
-    from resnet_studio.core.weights import default_weights, load_model_source
-
-    weights = args.weights
-    if weights is None and args.model is not None and random_if_no_default \
-            and default_weights(args.model) is None:
-        weights = "random"
-    return load_model_source(args.model, weights, allow_partial=args.partial,
-                             download=not args.offline, progress=progress_printer())
+from resnet_studio.commands._common import add_weights_args, load_source
+from resnet_studio.core.common.device import resolve_device
 
 
 def add_parser(sub) -> None:

@@ -31,12 +31,12 @@ def _e(x: float) -> str:
 
 
 def run(args) -> int:
-    from resnet_studio.commands.summary import load_spec, parse_shape
+    from resnet_studio.app.models import load_spec, parse_input_shape
     from resnet_studio.core.analysis.gradients import analyze_gradients, format_factor, without_bn
     from resnet_studio.core.zoo import with_io
 
     spec = load_spec(args.model)
-    shape = parse_shape(args.input) if args.input else None
+    shape = parse_input_shape(args.input) if args.input else None
     if shape and len(shape) == 3 and shape[0] != spec.in_channels:
         spec = with_io(spec, in_channels=shape[0])
     if args.no_bn:

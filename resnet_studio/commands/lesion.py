@@ -103,7 +103,7 @@ def _from_checkpoints(args) -> list:
 
 
 def _trained_here(args) -> list:
-    from resnet_studio.commands.summary import load_spec
+    from resnet_studio.app.models import load_spec
     from resnet_studio.core.analysis.gradients import build_seeded, plain_twin_of
     from resnet_studio.core.analysis.lesion import (
         lesion_study,

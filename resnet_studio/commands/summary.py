@@ -15,37 +15,19 @@ def add_parser(sub) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write the layer table as CSV")
 
 
-def load_spec(model: str, plain: bool = False):
-    """A preset name or a path to a spec JSON file."""
-    from resnet_studio.core.spec import ArchSpec
-    from resnet_studio.core.zoo import get_spec
-
-    if model.endswith(".json") or Path(model).is_file():
-        spec = ArchSpec.load(model)
-        return spec.plain_twin() if plain else spec
-    return get_spec(model, plain=plain)
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise ValueError(f"--input must be C,H,W numbers, got '{text}'") from None
-    return shape
-
-
 def run(args) -> int:
+    from resnet_studio.app.models import load_spec, parse_input_shape
     from resnet_studio.core.inspect import summarize
     from resnet_studio.core.summary import summary_to_csv
     from resnet_studio.core.zoo import with_io
 
     spec = load_spec(args.model, args.plain)
-    shape = parse_shape(args.input) if args.input else None
+    shape = parse_input_shape(args.input) if args.input else None
     if shape and len(shape) == 3 and shape[0] != spec.in_channels:
         spec = with_io(spec, in_channels=shape[0])  # e.g. 1-channel MNIST into any preset
     summary = summarize(spec, shape)
     if args.csv:
-        from resnet_studio.core.files import write_text_atomic
+        from resnet_studio.core.common.files import write_text_atomic
 
         write_text_atomic(Path(args.csv), summary_to_csv(summary))
     if args.json:

@@ -246,7 +246,7 @@ def _emit(results, args) -> None:
     if args.csv:
         from pathlib import Path
 
-        from resnet_studio.core.files import write_text_atomic
+        from resnet_studio.core.common.files import write_text_atomic
 
         write_text_atomic(Path(args.csv), results.to_csv())
         print(f"wrote {args.csv}", file=sys.stderr)

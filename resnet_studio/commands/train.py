@@ -163,7 +163,7 @@ def make_progress(stream, quiet: bool):
 
 
 def run(args) -> int:
-    from resnet_studio.commands.summary import load_spec
+    from resnet_studio.app.models import load_spec
     from resnet_studio.core.training.store import RunStore
     from resnet_studio.core.training.trainer import Trainer, describe_device
 

@@ -235,7 +235,7 @@ def predictions_to_csv(predictions: Sequence[Prediction]) -> str:
 
 
 def write_predictions_csv(path: str | Path, predictions: Sequence[Prediction]) -> None:
-    from resnet_studio.core.files import write_text_atomic
+    from resnet_studio.core.common.files import write_text_atomic
 
     write_text_atomic(Path(path), predictions_to_csv(predictions))
 

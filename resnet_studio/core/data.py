@@ -143,7 +143,7 @@ def load_dataset(name: str, *, val_fraction: float = 0.1, image_size: int | None
 
 
 def _datasets_dir() -> Path:
-    from resnet_studio.core.paths import datasets_dir
+    from resnet_studio.core.common.paths import datasets_dir
 
     return datasets_dir()
 

@@ -164,7 +164,7 @@ class ArchSpec:
         return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
-        from resnet_studio.core.files import write_text_atomic
+        from resnet_studio.core.common.files import write_text_atomic
 
         write_text_atomic(Path(path), self.to_json() + "\n")
 

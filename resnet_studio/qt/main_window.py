@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -19,26 +19,40 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio import __version__
+from resnet_studio.core.common.formatting import compact
 from resnet_studio.core.images import IMAGE_EXTENSIONS
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import with_io
-from resnet_studio.qt.format import compact
-from resnet_studio.qt.widgets.architecture_tab import ArchitectureTab
-from resnet_studio.qt.widgets.attributions_tab import AttributionsTab
-from resnet_studio.qt.widgets.depth_lab_tab import DepthLabTab
-from resnet_studio.qt.widgets.gradients_tab import GradientsTab
-from resnet_studio.qt.widgets.images_tab import ImagesTab
-from resnet_studio.qt.widgets.model_sidebar import ModelSidebar
-from resnet_studio.qt.widgets.train_tab import TrainTab
-from resnet_studio.qt.workers import LatestOnly, run_in_background
+from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
+from resnet_studio.qt.kit.settings import Settings
+from resnet_studio.qt.kit.tab import Tab, TabContext
+from resnet_studio.qt.sidebar.model_sidebar import ModelSidebar
+from resnet_studio.qt.tabs.architecture import ArchitectureTab
+from resnet_studio.qt.tabs.attributions import AttributionsTab
+from resnet_studio.qt.tabs.depth_lab import DepthLabTab
+from resnet_studio.qt.tabs.gradients import GradientsTab
+from resnet_studio.qt.tabs.images import ImagesTab
+from resnet_studio.qt.tabs.train import TrainTab
 
 MAX_RECENT = 8
 
 
-def _summarize(spec, shape):
+def _summarize(spec, shape, progress):
     from resnet_studio.core.inspect import summarize
 
     return summarize(spec, shape)
+
+
+def _load_runtime(progress):
+    from resnet_studio.qt.loading import load_runtime
+
+    return load_runtime()
+
+
+def _preset_param_counts(progress):
+    from resnet_studio.qt.loading import preset_param_counts
+
+    return preset_param_counts()
 
 
 class MainWindow(QMainWindow):
@@ -48,14 +62,16 @@ class MainWindow(QMainWindow):
 
     def __init__(self, initial_model: str | None = None, initial_tab: str | None = None,
                  remember: bool = True):
-        """remember=False (screenshots) neither reads nor writes the user's saved settings."""
+        """remember=False (screenshots) neither reads nor writes the user's saved settings:
+        the window and every tab share one Settings object that honours it."""
         super().__init__()
         self.remember = remember
         self.setWindowTitle("ResNet Studio")
         self.setAcceptDrops(True)
         self.runtime = None
         self._pending: tuple | None = None
-        self.settings = QSettings()
+        self.settings = Settings(remember)
+        self.context = TabContext(settings=self.settings)
 
         self.sidebar = ModelSidebar()
         dock = QDockWidget("Model", self, objectName="modelDock")
@@ -64,30 +80,34 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
         self.tabs = QTabWidget(documentMode=True)
-        self.architecture = ArchitectureTab()
-        self.train = TrainTab()
-        self.images = ImagesTab()
-        self.attributions = AttributionsTab()
-        self.gradients = GradientsTab()
-        self.depth_lab = DepthLabTab()
+        self.architecture = ArchitectureTab(self.context)
+        self.train = TrainTab(self.context)
+        self.depth_lab = DepthLabTab(self.context)
+        self.gradients = GradientsTab(self.context)
+        self.images = ImagesTab(self.context)
+        self.attributions = AttributionsTab(self.context)
+        self.all_tabs: list[Tab] = [self.architecture, self.train, self.depth_lab, self.gradients,
+                                    self.images, self.attributions]
         self._pages: dict[QWidget, QWidget] = {}
-        for tab, title in ((self.architecture, "Architecture"), (self.train, "Train"),
-                           (self.depth_lab, "Depth Lab"), (self.gradients, "Gradients"),
-                           (self.images, "Images"), (self.attributions, "Attributions")):
+        for tab in self.all_tabs:
             # Scrolling pages keep a dense tab from forcing its minimum size on the window.
             page = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
             page.setWidget(tab)
             self._pages[tab] = page
-            self.tabs.addTab(page, title)
-        self.setCentralWidget(self.tabs)
-        for tab in (self.train, self.depth_lab, self.gradients, self.images, self.attributions):
+            self.tabs.addTab(page, tab.title)
             tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.setCentralWidget(self.tabs)
         self.architecture.graph.nodeClicked.connect(self.images.select_layer)
 
-        self.summaries = LatestOnly(self)
-        self.summaries.result.connect(self._show_summary)
-        self.summaries.error.connect(self._summary_failed)
-        self.summaries.busy.connect(self._set_busy)
+        self.summaries = LatestJob(self)
+        self.summaries.succeeded.connect(self._show_summary)
+        self.summaries.failed.connect(self._summary_failed)
+        self.summaries.runningChanged.connect(self._set_busy)
+        self.runtime_job = Job(self)
+        self.runtime_job.succeeded.connect(self._runtime_loaded)
+        self.runtime_job.failed.connect(self._runtime_failed)
+        self.counts_job = Job(self)
+        self.counts_job.succeeded.connect(self._show_param_counts)
         self.sidebar.specChanged.connect(self._request_summary)
         self.sidebar.inputError.connect(lambda m: self.statusBar().showMessage(m, 5000))
 
@@ -160,21 +180,16 @@ class MainWindow(QMainWindow):
     # -- loading ----------------------------------------------------------------------------
     def start_loading(self) -> None:
         """Import torch in the background; the window is already visible."""
-        from resnet_studio.qt.loading import load_runtime
-
         self.job_label.setText("Loading PyTorch…")
-        run_in_background(load_runtime, on_result=self._runtime_loaded,
-                          on_error=self._runtime_failed)
+        self.runtime_job.start(_load_runtime)
 
     def _runtime_loaded(self, info) -> None:
-        from resnet_studio.qt.loading import preset_param_counts
-
         self.runtime = info
         self.device_label.setText(info.device)
         self.device_label.setToolTip(f"PyTorch {info.torch_version}")
         self.job_label.setText("")
         self.runtimeReady.emit(info)
-        run_in_background(preset_param_counts, on_result=self._show_param_counts)
+        self.counts_job.start(_preset_param_counts)
         if self._pending is not None:
             self._request_summary(*self._pending)
 
@@ -182,7 +197,7 @@ class MainWindow(QMainWindow):
         self.sidebar.set_param_counts(counts)
         self.presetCountsShown.emit()
 
-    def _runtime_failed(self, error: BaseException) -> None:
+    def _runtime_failed(self, error: str) -> None:
         self.device_label.setText("PyTorch unavailable")
         self.architecture.set_message(f"PyTorch could not be loaded: {error}")
         QMessageBox.critical(self, "PyTorch could not be loaded",
@@ -197,22 +212,18 @@ class MainWindow(QMainWindow):
         if self.runtime is None:
             return  # asked again once torch is loaded
         self.job_label.setText(f"Inspecting {spec.name}…")
-        self.summaries.submit(_summarize, spec, shape)
+        self.summaries.start(_summarize, spec, shape)
 
     def _show_summary(self, summary) -> None:
-        self.architecture.set_summary(summary)
-        self.train.set_spec(summary.spec)
-        self.gradients.set_spec(summary.spec)
-        self.images.set_model(summary.spec)
-        self.attributions.set_model(summary.spec)
+        for tab in self.all_tabs:
+            tab.model_changed(summary)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
-        if self.remember:
-            self.settings.setValue("model/spec", summary.spec.to_json(indent=None))
+        self.settings.set_value("model/spec", summary.spec.to_json(indent=None))
         self.summaryShown.emit(summary)
 
-    def _summary_failed(self, error: BaseException) -> None:
+    def _summary_failed(self, error: str) -> None:
         self.architecture.set_message(f"Cannot show this model: {error}")
-        self.statusBar().showMessage(str(error), 8000)
+        self.statusBar().showMessage(error, 8000)
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -272,27 +283,26 @@ class MainWindow(QMainWindow):
         except OSError as e:
             QMessageBox.warning(self, "Export failed", f"{path}\n\n{e}")
             return False
-        self.settings.setValue("files/lastDir", str(Path(path).parent))
+        self.settings.set_value("files/lastDir", str(Path(path).parent))
         self.statusBar().showMessage(f"Exported {path}", 4000)
         return True
 
     def _last_dir(self) -> str:
-        return str(self.settings.value("files/lastDir", str(Path.home())))
+        return self.settings.text("files/lastDir", str(Path.home()))
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("files/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return self.settings.string_list("files/recent")
 
     def _remember_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         recent = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("files/recent", recent[:MAX_RECENT])
-        self.settings.setValue("files/lastDir", str(Path(path).parent))
+        self.settings.set_value("files/recent", recent[:MAX_RECENT])
+        self.settings.set_value("files/lastDir", str(Path(path).parent))
         self._refresh_recent_menu()
 
     def _forget_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
-        self.settings.setValue("files/recent", [p for p in self.recent_files() if p != path])
+        self.settings.set_value("files/recent", [p for p in self.recent_files() if p != path])
         self._refresh_recent_menu()
 
     def _refresh_recent_menu(self) -> None:
@@ -308,7 +318,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(recent))
 
     def _clear_recent(self) -> None:
-        self.settings.setValue("files/recent", [])
+        self.settings.set_value("files/recent", [])
         self._refresh_recent_menu()
 
     # -- drag and drop ----------------------------------------------------------------------
@@ -335,8 +345,7 @@ class MainWindow(QMainWindow):
 
     # -- settings ---------------------------------------------------------------------------
     def _restore_settings(self, initial_model: str | None, initial_tab: str | None) -> None:
-        def saved(key: str, default=None):
-            return self.settings.value(key, default) if self.remember else default
+        saved = self.settings.value
 
         if not self.restoreGeometry(saved("window/geometry", b"")):
             self.resize(1400, 860)
@@ -368,28 +377,21 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentIndex(i)
 
     def save_settings(self) -> None:
-        if not self.remember:
-            return
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("window/archSplitter", self.architecture.splitter.saveState())
-        s.setValue("window/sidebarSplitter", self.sidebar.splitter.saveState())
-        s.setValue("window/tab", self.tabs.tabText(self.tabs.currentIndex()))
-        s.setValue("model/input", self.sidebar.input_edit.text())
+        s.set_value("window/geometry", self.saveGeometry())
+        s.set_value("window/state", self.saveState())
+        s.set_value("window/archSplitter", self.architecture.splitter.saveState())
+        s.set_value("window/sidebarSplitter", self.sidebar.splitter.saveState())
+        s.set_value("window/tab", self.tabs.tabText(self.tabs.currentIndex()))
+        s.set_value("model/input", self.sidebar.input_edit.text())
         s.sync()
 
     def closeEvent(self, event) -> None:
-        from resnet_studio.qt.workers import wait_for_background_work
-
-        if not (self.train.confirm_close(self) and self.depth_lab.confirm_close(self)):
+        if not all(tab.confirm_close(self) for tab in self.all_tabs):
             event.ignore()
             return
         self.save_settings()
-        self.train.shutdown()  # stops with a checkpoint; no thread left running
-        self.depth_lab.shutdown()
-        self.images.cancel()
-        self.attributions.cancel()
-        self.gradients.shutdown()
+        for tab in self.all_tabs:  # training stops with a checkpoint; no thread left running
+            tab.shutdown()
         wait_for_background_work(30_000)
         super().closeEvent(event)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
 
@@ -65,8 +65,3 @@ class LatestOnly(QObject):
 
         run_in_background(func, *args, on_result=deliver(self.result),
                           on_error=deliver(self.error), on_finished=done, **kwargs)
-
-
-def wait_for_background_work(timeout_ms: int = 30_000) -> bool:
-    """Block until every pool job is done (window close, tests). False if some still run."""
-    return QThreadPool.globalInstance().waitForDone(timeout_ms)

@@ -10,17 +10,6 @@ from resnet_studio.core.weights import random_source
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny 32×32 models: one intra-op thread is as fast, and steadier on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def source():
     return random_source("resnet20", seed=0)

@@ -16,24 +16,12 @@ import pytest
 import torch
 
 from resnet_studio.core.models import build_model
-from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training import checkpoint as C
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.store import RunRecorder, RunStore
 from resnet_studio.core.training.trainer import Trainer, make_optimizer
 from resnet_studio.core.zoo import get_spec
-
-TINY = ArchSpec(name="tiny", layers=(1, 1, 1), widths=(8, 16, 32), stem="cifar", shortcut="A",
-                num_classes=10)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and a busy machine cannot stall it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.helpers import TINY
 
 
 def _trained(optimizer="sgd"):

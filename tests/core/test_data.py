@@ -13,15 +13,6 @@ import torch
 from resnet_studio.core import data as D
 from resnet_studio.core.data import DatasetError, DatasetUnavailable, TensorBatches, load_dataset
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and a busy machine cannot stall it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 # -- synthetic ---------------------------------------------------------------------------------
 
 

@@ -27,8 +27,7 @@ from resnet_studio.core.experiments import (
 from resnet_studio.core.training.callbacks import Callback
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.zoo import get_spec
-
-DATA = "synthetic:size=8,train=128,val=32"
+from tests.helpers import SMALL_DATA as DATA
 
 
 def tiny_config(**kw) -> TrainConfig:
@@ -36,17 +35,6 @@ def tiny_config(**kw) -> TrainConfig:
                 checkpoint_every=0, schedule="cosine", device="cpu")
     base.update(kw)
     return TrainConfig(**base)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny nets train fastest on one thread (and a busy machine makes two spin)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -25,18 +25,6 @@ TINY = ArchSpec(name="tiny", block="basic", layers=(2, 1), widths=(8, 16), stem=
 BLOCKS = ["stem", "layer1.0", "layer1.1", "layer2.0", "head"]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a shared 2-core machine: two intra-op threads spin-waiting for a busy core
-    make a 1-second test take 20 (the same as tests/e2e does)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def config(steps=20, **changes) -> TrainConfig:
     settings = dict(dataset="synthetic:classes=4,size=8,train=128,val=16", steps=steps,
                     batch_size=16, lr=0.05, schedule="constant", eval_every=0, log_every=10,

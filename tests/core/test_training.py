@@ -9,26 +9,13 @@ import time
 import pytest
 import torch
 
-from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.callbacks import Callback, TrainLog
 from resnet_studio.core.training.checkpoint import load_checkpoint
 from resnet_studio.core.training.config import PRESETS, ConfigError, TrainConfig
 from resnet_studio.core.training.schedules import lr_at
 from resnet_studio.core.training.trainer import Trainer
 from resnet_studio.core.zoo import get_spec, with_io
-
-TINY = ArchSpec(name="tiny", layers=(1, 1, 1), widths=(8, 16, 32), stem="cifar", shortcut="A",
-                num_classes=10)
-TINY_DATA = "synthetic:size=8,train=256,val=64"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and a busy machine cannot stall it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.helpers import TINY, TINY_DATA
 
 
 def tiny_config(**kw) -> TrainConfig:

@@ -12,18 +12,7 @@ import pytest
 
 from resnet_studio.cli import main
 from resnet_studio.core.experiments import ExperimentStore
-
-DATA = "synthetic:size=8,train=128,val=32"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests.helpers import SMALL_DATA as DATA
 
 
 def test_sweep_json_then_list_and_show(capsys, tmp_path):

@@ -7,22 +7,10 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from resnet_studio.cli import main
-from resnet_studio.core.spec import ArchSpec
-
-TINY = ArchSpec(name="tiny", layers=(1, 1, 1), widths=(8, 16, 32), stem="cifar", shortcut="A",
-                num_classes=10)
-DATA = "synthetic:size=8,train=256,val=64"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.helpers import TINY
+from tests.helpers import TINY_DATA as DATA
 
 
 @pytest.fixture

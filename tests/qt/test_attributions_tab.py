@@ -7,20 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resnet_studio.qt.widgets.attributions_tab import AttributionsTab
+from resnet_studio.qt.tabs.attributions.tab import AttributionsTab
 
 TIMEOUT = 60_000
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny 32×32 models: one intra-op thread is as fast, and steadier on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

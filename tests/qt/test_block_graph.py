@@ -11,8 +11,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from resnet_studio.qt.format import compact
-from resnet_studio.qt.widgets.block_graph import COLLAPSE_OVER, BlockGraphView
+from resnet_studio.core.common.formatting import compact
+from resnet_studio.qt.tabs.architecture.block_graph import COLLAPSE_OVER, BlockGraphView
 
 
 @cache
@@ -274,7 +274,7 @@ def test_compact_numbers():
 
 
 def test_module_imports_neither_torch_nor_the_inspector():
-    code = ("import sys; import resnet_studio.qt.widgets.block_graph; "
+    code = ("import sys; import resnet_studio.qt.tabs.architecture.block_graph; "
             "bad = [m for m in ('torch', 'resnet_studio.core.inspect') if m in sys.modules]; "
             "sys.exit(', '.join(bad) or None)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,19 +6,9 @@ import csv
 import pytest
 
 from resnet_studio.core.experiments import ExperimentStore
-from resnet_studio.qt.widgets.depth_lab_tab import DepthLabTab
-
-DATA = "synthetic:size=8,train=128,val=32"
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.depth_lab.tab import DepthLabTab
+from tests.helpers import SMALL_DATA as DATA
 
 
 @pytest.fixture
@@ -28,7 +18,7 @@ def store_path(tmp_path):
 
 @pytest.fixture
 def tab(qtbot, store_path):
-    w = DepthLabTab(store_path=store_path)
+    w = DepthLabTab(TabContext(store_path=store_path))
     qtbot.addWidget(w)
     w.resize(1300, 850)
     yield w
@@ -102,7 +92,7 @@ def test_run_then_reopen_draws_the_same_curves_and_table(qtbot, tab, store_path,
     rows = list(csv.DictReader(table_csv.open()))
     assert [r["model"] for r in rows] == ["plain-8", "plain-14", "ResNet-8", "ResNet-14"]
 
-    other = DepthLabTab(store_path=store_path)
+    other = DepthLabTab(TabContext(store_path=store_path))
     qtbot.addWidget(other)
     assert other.experiment_list.count() == 1
     other.experiment_list.setCurrentRow(0)
@@ -142,7 +132,7 @@ def test_shutdown_stops_and_resume_finishes(qtbot, tab, store_path):
         assert [c.status for c in exp.cells[1:]] == ["pending"]
         stopped_at = exp.cells[0].step
     assert 0 < stopped_at < 100
-    fresh = DepthLabTab(store_path=store_path)
+    fresh = DepthLabTab(TabContext(store_path=store_path))
     qtbot.addWidget(fresh)
     assert fresh.resume_experiment(exp_id)
     _wait_done(qtbot, fresh)

@@ -7,24 +7,13 @@ import pytest
 
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.store import RunStore
-from resnet_studio.qt.widgets import gradients_tab as gt
-from resnet_studio.qt.widgets.gradients_tab import GradientsTab
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.gradients import tab as gt
+from resnet_studio.qt.tabs.gradients.tab import GradientsTab
 
 TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(8, 16), stem="cifar",
                 shortcut="A", num_classes=4)
 TINY_BLOCKS = ["stem", "layer1.0", "layer2.0", "head"]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models on a shared 2-core machine: two intra-op threads spin-waiting for a busy core
-    make a 1-second test take 20 (the same as tests/e2e does)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
@@ -32,7 +21,7 @@ def make_tab(qtbot, tmp_path):
     tabs = []
 
     def make(section: int = 0, batch: int = 16, current: ArchSpec | None = None) -> GradientsTab:
-        t = GradientsTab(store_path=str(tmp_path / "runs.sqlite"))
+        t = GradientsTab(TabContext(store_path=str(tmp_path / "runs.sqlite")))
         qtbot.addWidget(t)
         t.resize(1200, 800)
         t.batch_spin.setValue(batch)

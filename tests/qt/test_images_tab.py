@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from resnet_studio.qt.widgets.images_tab import ImagesTab
+from resnet_studio.qt.tabs.images.tab import ImagesTab
 
 TIMEOUT = 30_000
 
@@ -71,7 +71,7 @@ def add_and_classify(qtbot, tab, paths, expected):
 
 
 def test_module_imports_no_torch():
-    code = ("import sys; import resnet_studio.qt.widgets.images_tab; "
+    code = ("import sys; import resnet_studio.qt.tabs.images.tab; "
             "bad = [m for m in ('torch', 'torchvision', 'captum') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

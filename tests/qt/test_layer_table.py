@@ -10,9 +10,9 @@ import time
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
+from resnet_studio.core.common.formatting import compact, millions
 from resnet_studio.core.summary import LayerRow, ModelSummary
-from resnet_studio.qt.format import compact, millions
-from resnet_studio.qt.widgets.layer_table import (
+from resnet_studio.qt.tabs.architecture.layer_table import (
     COL_MACS,
     COL_NAME,
     COL_PARAMS,

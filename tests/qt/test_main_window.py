@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import get_spec
+from resnet_studio.qt.kit.job import wait_for_background_work
 from resnet_studio.qt.main_window import MainWindow
-from resnet_studio.qt.workers import wait_for_background_work
 
 
 @pytest.fixture

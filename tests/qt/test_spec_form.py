@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import get_spec
-from resnet_studio.qt.widgets.spec_form import SpecForm, parse_int_list
+from resnet_studio.qt.sidebar.spec_form import SpecForm, parse_int_list
 
 
 @pytest.fixture

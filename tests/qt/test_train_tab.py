@@ -6,7 +6,8 @@ from PySide6.QtWidgets import QMessageBox
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.store import RunStore
-from resnet_studio.qt.widgets.train_tab import TrainTab
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.train.tab import TrainTab
 
 TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(8, 16), stem="cifar",
                 shortcut="A", num_classes=4)
@@ -21,7 +22,7 @@ def tiny_config(steps=60, **changes) -> TrainConfig:
 
 @pytest.fixture
 def tab(qtbot, tmp_path):
-    t = TrainTab(store_path=str(tmp_path / "runs.sqlite"))
+    t = TrainTab(TabContext(store_path=str(tmp_path / "runs.sqlite")))
     qtbot.addWidget(t)
     t.show()
     t.set_spec(TINY)

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from resnet_studio.core.files import write_text_atomic
+from resnet_studio.core.common.files import write_text_atomic
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.config import TrainConfig
 

@@ -93,7 +93,7 @@ def new_run_id() -> str:
 
 
 def default_store_path() -> Path:
-    from resnet_studio.core.paths import data_dir
+    from resnet_studio.core.common.paths import data_dir
 
     return data_dir() / "runs.sqlite"
 
@@ -294,7 +294,7 @@ class RunStore:
         if delete_files and rec.run_dir:
             import shutil
 
-            from resnet_studio.core.paths import runs_dir
+            from resnet_studio.core.common.paths import runs_dir
 
             folder = Path(rec.run_dir)
             # only ever delete inside the app's own runs folder
@@ -360,7 +360,7 @@ class RunStore:
             w.writerow([step, *("" if row.get(n) is None else repr(row[n]) for n in names)])
         text = buf.getvalue()
         if path is not None:
-            from resnet_studio.core.files import write_text_atomic
+            from resnet_studio.core.common.files import write_text_atomic
 
             write_text_atomic(Path(path), text)
         return text

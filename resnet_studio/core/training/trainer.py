@@ -132,7 +132,7 @@ class Trainer:
 
             self.run_id = new_run_id()
             if run_dir is None:
-                from resnet_studio.core.paths import runs_dir
+                from resnet_studio.core.common.paths import runs_dir
 
                 run_dir = runs_dir() / self.run_id
             self.run_dir = Path(run_dir)

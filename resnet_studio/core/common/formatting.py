@@ -1,4 +1,4 @@
-"""Number and shape formatting shared by the widgets."""
+"""Number, shape and time formatting shared by the window and the command line."""
 
 from __future__ import annotations
 
@@ -32,3 +32,18 @@ def millions(n: int) -> str:
 def shape_text(shape: tuple[int, ...]) -> str:
     """(32, 16, 16) -> "32×16×16"."""
     return "×".join(str(d) for d in shape) if shape else "–"
+
+
+def duration(seconds: float | None, missing: str = "–") -> str:
+    """Elapsed or remaining time the way a clock shows it: 75 -> "1:15", 3725 -> "1:02:05"."""
+    if seconds is None or not math.isfinite(seconds):
+        return missing
+    seconds = int(round(max(seconds, 0)))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def percent(fraction: float | None, missing: str = "–", decimals: int = 2) -> str:
+    """0.0875 -> "8.75%"."""
+    return missing if fraction is None else f"{100 * fraction:.{decimals}f}%"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -20,10 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.core.training.config import TrainConfig
-from resnet_studio.qt.training_session import TrainingSession
-from resnet_studio.qt.widgets.runs_list import RunsList
-from resnet_studio.qt.widgets.train_form import TrainForm
-from resnet_studio.qt.widgets.train_plots import RunCurves, TrainPlots
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.train.form import TrainForm
+from resnet_studio.qt.tabs.train.plots import RunCurves, TrainPlots
+from resnet_studio.qt.tabs.train.runs_list import RunsList
+from resnet_studio.qt.tabs.train.session import TrainingSession
 
 if TYPE_CHECKING:
     from resnet_studio.core.spec import ArchSpec
@@ -37,14 +38,15 @@ def _duration(seconds: float) -> str:
 
 
 class TrainTab(QWidget):
+    title = "Train"
     statusMessage = Signal(str)
     busyChanged = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, store_path: str | None = None):
-        """store_path: the run store (None: the user's own, in the data folder)."""
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.context = context or TabContext()
         self.spec: ArchSpec | None = None
-        self.store_path = store_path
+        self.store_path = self.context.store_path
         self.session = TrainingSession(self)
         self.form = TrainForm()
         self.plots = TrainPlots()
@@ -123,6 +125,9 @@ class TrainTab(QWidget):
         kind = "plain (no shortcuts)" if spec.plain else f"shortcut {spec.shortcut}"
         self.model_label.setText(f"Model: <b>{spec.name}</b> · {spec.depth} layers · {kind}")
         self._update_buttons()
+
+    def model_changed(self, summary) -> None:
+        self.set_spec(summary.spec)
 
     # -- controls -------------------------------------------------------------------------------
     def start(self) -> bool:
@@ -265,10 +270,10 @@ class TrainTab(QWidget):
 
     # -- remembered settings ----------------------------------------------------------------------
     def _save_form(self) -> None:
-        QSettings().setValue("train/config", self.form.config().to_json(indent=None))
+        self.context.settings.set_value("train/config", self.form.config().to_json(indent=None))
 
     def _restore_form(self) -> None:
-        text = QSettings().value("train/config")
+        text = self.context.settings.value("train/config")
         if text:
             with contextlib.suppress(ValueError):
                 self.form.set_config(TrainConfig.from_json(str(text)))

@@ -187,7 +187,7 @@ class DepthPlots(QWidget):
         parse the path syntax of Qt >= 6.10's SVG writer)."""
         import pyqtgraph.exporters as exporters
 
-        from resnet_studio.core.files import write_bytes_atomic
+        from resnet_studio.core.common.files import write_bytes_atomic
 
         scene_item = self.view.ci
         if path.lower().endswith(".svg"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -54,8 +54,9 @@ from resnet_studio.core.experiments import (
     grid_cells,
 )
 from resnet_studio.core.training.config import TrainConfig
-from resnet_studio.qt.experiment_session import ExperimentSession
-from resnet_studio.qt.widgets.depth_plots import DepthPlots
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.depth_lab.plots import DepthPlots
+from resnet_studio.qt.tabs.depth_lab.session import ExperimentSession
 
 REDRAW_MS = 200
 DATASETS = ("synthetic", "cifar10", "cifar100", "mnist", "fashionmnist")
@@ -89,13 +90,14 @@ def _item(text: str, align=Qt.AlignmentFlag.AlignRight, colour: str | None = Non
 
 
 class DepthLabTab(QWidget):
+    title = "Depth Lab"
     statusMessage = Signal(str)
     busyChanged = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, store_path: str | None = None):
-        """store_path: the run store (None: the user's own, in the data folder)."""
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.store_path = store_path
+        self.context = context or TabContext()
+        self.store_path = self.context.store_path
         self._store = None
         self.session = ExperimentSession(self)
         self.experiment: Experiment | None = None
@@ -274,14 +276,14 @@ class DepthLabTab(QWidget):
         self.dataset_combo.currentTextChanged.connect(self._form_edited)
 
     def _build_right(self) -> None:
-        self.title = QLabel("<b>Depth Lab</b> — choose a grid and press Run, or open a stored "
+        self.heading = QLabel("<b>Depth Lab</b> — choose a grid and press Run, or open a stored "
                             "experiment", textFormat=Qt.TextFormat.RichText, wordWrap=True)
         self.export_figure_button = QPushButton("Export figure…")
         self.export_table_button = QPushButton("Export table…")
         self.export_figure_button.clicked.connect(self._export_figure_dialog)
         self.export_table_button.clicked.connect(self._export_table_dialog)
         top = QHBoxLayout()
-        top.addWidget(self.title, 1)
+        top.addWidget(self.heading, 1)
         top.addWidget(self.export_figure_button)
         top.addWidget(self.export_table_button)
 
@@ -626,6 +628,9 @@ class DepthLabTab(QWidget):
     def is_running(self) -> bool:
         return self.session.is_running()
 
+    def model_changed(self, summary) -> None:
+        pass  # the Depth Lab trains its own grid of CIFAR nets
+
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
         """Stop cleanly (the running net writes a checkpoint) and wait (window close)."""
         self.cancel_all()
@@ -652,7 +657,7 @@ class DepthLabTab(QWidget):
     def export_table(self, path: str) -> None:
         from pathlib import Path
 
-        from resnet_studio.core.files import write_text_atomic
+        from resnet_studio.core.common.files import write_text_atomic
 
         if self.results is None:
             raise ValueError("no results to export")
@@ -708,7 +713,7 @@ class DepthLabTab(QWidget):
         self.experiment = exp
         self.series = dict(series)
         self._progress = {}
-        self.title.setText(f"<b>{exp.name}</b> · {exp.config.dataset} · "
+        self.heading.setText(f"<b>{exp.name}</b> · {exp.config.dataset} · "
                            f"{exp.config.steps:,} steps · batch {exp.config.batch_size} · "
                            f"<span style='color:#757575'>{exp.id}</span>")
         self._redraw()
@@ -926,20 +931,20 @@ class DepthLabTab(QWidget):
 
     # -- remembered settings --------------------------------------------------------------------------
     def _save_form(self) -> None:
-        s = QSettings()
-        s.setValue("depthlab/preset", self._preset_key or "")
-        s.setValue("depthlab/depths", ",".join(str(d) for d in self.form_depths()))
-        s.setValue("depthlab/variants", ",".join(v for v, b in self.variant_boxes.items()
+        s = self.context.settings
+        s.set_value("depthlab/preset", self._preset_key or "")
+        s.set_value("depthlab/depths", ",".join(str(d) for d in self.form_depths()))
+        s.set_value("depthlab/variants", ",".join(v for v, b in self.variant_boxes.items()
                                                  if b.isChecked()))
-        s.setValue("depthlab/seeds", self.seeds_spin.value())
-        s.setValue("depthlab/steps", self.steps_spin.value())
-        s.setValue("depthlab/dataset", self.dataset_combo.currentText())
+        s.set_value("depthlab/seeds", self.seeds_spin.value())
+        s.set_value("depthlab/steps", self.steps_spin.value())
+        s.set_value("depthlab/dataset", self.dataset_combo.currentText())
 
     def _restore_form(self) -> None:
-        s = QSettings()
+        s = self.context.settings
         key = s.value("depthlab/preset", "quick") or None
         self.apply_preset(key if key in EXPERIMENT_PRESETS else "quick")
-        if not s.contains("depthlab/depths"):
+        if s.value("depthlab/depths") is None:
             return
         with contextlib.suppress(ValueError, TypeError):
             depths = [int(d) for d in str(s.value("depthlab/depths")).split(",") if d]

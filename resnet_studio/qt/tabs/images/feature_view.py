@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_studio.qt.format import shape_text
+from resnet_studio.core.common.formatting import shape_text
 from resnet_studio.qt.workers import run_in_background
 
 BACKGROUND = "#fbfcfe"

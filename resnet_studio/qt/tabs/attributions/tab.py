@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.core.analysis.attribution_names import COLORMAPS, METHOD_LABELS, METHODS
+from resnet_studio.qt.kit.tab import TabContext
 from resnet_studio.qt.workers import run_in_background
 
 CELL = 224  # shown size of one overlay
@@ -255,8 +256,11 @@ class AttributionsTab(QWidget):
     cellAdded = Signal(object)  # Cell
     categoriesChanged = Signal(int)  # how many class names the target combo offers
 
-    def __init__(self, parent: QWidget | None = None):
+    title = "Attributions"
+
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.context = context or TabContext()
         self._model: Any = None
         self._weights: str = "imagenet"
         self._compare: str | None = None
@@ -554,6 +558,18 @@ class AttributionsTab(QWidget):
                 if default_weights(self._model) is None:
                     weights = "random"
         return weights
+
+    def model_changed(self, summary) -> None:
+        self.set_model(summary.spec)
+
+    def confirm_close(self, parent: QWidget) -> bool:
+        return True
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        from resnet_studio.qt.kit.job import wait_for_background_work
+
+        self.cancel()
+        return wait_for_background_work(timeout_ms)
 
     def cancel(self) -> None:
         if self._job is not None:

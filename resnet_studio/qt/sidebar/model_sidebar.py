@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.core.common.formatting import compact
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import PRESETS
-from resnet_studio.qt.format import compact
-from resnet_studio.qt.widgets.spec_form import SpecForm
+from resnet_studio.qt.sidebar.spec_form import SpecForm
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 

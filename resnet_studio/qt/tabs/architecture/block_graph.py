@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_studio.qt.format import compact, shape_text
+from resnet_studio.core.common.formatting import compact, shape_text
 
 if TYPE_CHECKING:
     from resnet_studio.core.summary import BlockGraph, GraphNode, StageInfo

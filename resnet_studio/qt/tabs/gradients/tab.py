@@ -50,11 +50,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_studio.core.files import write_text_atomic
+from resnet_studio.core.common.files import write_text_atomic
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.gradlog import GradientHistory, gradient_series
 from resnet_studio.core.zoo import get_spec
-from resnet_studio.qt.widgets.gradient_plots import (
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.gradients.plots import (
     PLAIN,
     RESIDUAL,
     DepthPlots,
@@ -290,13 +291,14 @@ def _muted(text: str = "") -> QLabel:
 # -- the tab -----------------------------------------------------------------------------------
 
 class GradientsTab(QWidget):
+    title = "Gradients"
     statusMessage = Signal(str)
     busyChanged = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, store_path: str | None = None):
-        """store_path: the run store (None: the user's own, in the data folder)."""
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.store_path = store_path
+        self.context = context or TabContext()
+        self.store_path = self.context.store_path
         self.current_spec: ArchSpec | None = None
         self.report: GradientReport | None = None
         self.lesion_reports: list[LesionReport] = []
@@ -491,6 +493,12 @@ class GradientsTab(QWidget):
         return page
 
     # -- the sidebar's model -----------------------------------------------------------------
+    def model_changed(self, summary) -> None:
+        self.set_spec(summary.spec)
+
+    def confirm_close(self, parent: QWidget) -> bool:
+        return True
+
     def set_spec(self, spec: ArchSpec) -> None:
         self.current_spec = spec
         i = self.model_combo.findData(CURRENT)
@@ -850,7 +858,7 @@ class GradientsTab(QWidget):
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop timers, cancel the lesion study, wait for background work (window close)."""
-        from resnet_studio.qt.workers import wait_for_background_work
+        from resnet_studio.qt.kit.job import wait_for_background_work
 
         self._debounce.stop()
         self.refresh_timer.stop()

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
 
-from resnet_studio.qt.format import compact, shape_text
-from resnet_studio.qt.widgets.block_graph import BlockGraphView
-from resnet_studio.qt.widgets.layer_table import LayerTable
+from resnet_studio.core.common.formatting import compact, shape_text
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
+from resnet_studio.qt.tabs.architecture.layer_table import LayerTable
 
 if TYPE_CHECKING:
     from resnet_studio.core.summary import ModelSummary
 
 
 class ArchitectureTab(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    title = "Architecture"
+    statusMessage = Signal(str)
+    busyChanged = Signal(bool)
+
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.context = context or TabContext()
         self.summary: ModelSummary | None = None
         self.graph = BlockGraphView()
         self.table = LayerTable()
@@ -77,6 +83,15 @@ class ArchitectureTab(QWidget):
             f" → {shape_text(summary.output_shape)}")
         self.graph.set_graph(summary.graph)
         self.table.set_summary(summary)
+
+    def model_changed(self, summary: ModelSummary) -> None:
+        self.set_summary(summary)
+
+    def confirm_close(self, parent: QWidget) -> bool:
+        return True
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        return True
 
     def set_all_stages(self, collapsed: bool) -> None:
         if self.summary is None:

@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.core.common.formatting import compact, millions, shape_text
 from resnet_studio.core.summary import LayerRow, ModelSummary
-from resnet_studio.qt.format import compact, millions, shape_text
 
 SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values: ints / floats / strings, sorted as such
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the source row's LayerRow
@@ -496,7 +496,7 @@ class LayerTable(QWidget):
         """Writes every layer (not only the filtered ones) as CSV, atomically.
 
         Raises OSError when the file cannot be written, ValueError when no model is shown."""
-        from resnet_studio.core.files import write_text_atomic
+        from resnet_studio.core.common.files import write_text_atomic
         from resnet_studio.core.summary import summary_to_csv
 
         s = self.model.summary()

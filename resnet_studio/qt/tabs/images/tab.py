@@ -42,13 +42,14 @@ from PySide6.QtWidgets import (
 
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import PRESETS
-from resnet_studio.qt.widgets.feature_view import (
+from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.tabs.images.feature_view import (
     FeatureMapView,
     ResidualBlockView,
     SourceHandle,
     load_source_handle,
 )
-from resnet_studio.qt.widgets.image_strip import ImagePreview, ImageStrip, SkippedList, TopKBars
+from resnet_studio.qt.tabs.images.image_strip import ImagePreview, ImageStrip, SkippedList, TopKBars
 from resnet_studio.qt.workers import run_in_background
 
 MUTED = "#64748b"
@@ -224,8 +225,11 @@ class ImagesTab(QWidget):
     predictionsChanged = Signal()  # a batch of predictions arrived
     classifyFinished = Signal(int, int)  # (classified, asked) of one classification run
 
-    def __init__(self, parent: QWidget | None = None):
+    title = "Images"
+
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.context = context or TabContext()
         self.batch_size = 32
         self.topk = 5
         self.max_side = 1024  # images are kept at most this large (memory); the model sees 224
@@ -428,6 +432,18 @@ class ImagesTab(QWidget):
         """A block id ("layer2.0", "stem") or a layer name from the architecture view."""
         self._pending_layer = name
         self._apply_pending_layer()
+
+    def model_changed(self, summary) -> None:
+        self.set_model(summary.spec)
+
+    def confirm_close(self, parent: QWidget) -> bool:
+        return True
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        from resnet_studio.qt.kit.job import wait_for_background_work
+
+        self.cancel()
+        return wait_for_background_work(timeout_ms)
 
     def cancel(self) -> None:
         """Stop loading, classifying and model loading; what is done so far stays."""

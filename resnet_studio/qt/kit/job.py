@@ -1,0 +1,185 @@
+"""Background work for the tabs: one `Job` (progress, cancel, one error path) on superqt workers.
+
+A Job runs `func(*args, progress=Progress, **kwargs)` - an app-layer use case - in the global
+QThreadPool through a superqt `WorkerBase`. Every `progress(...)` report is a yield point:
+it reaches the GUI thread as `progressed` (at most `PROGRESS_HZ` times a second), and once
+`cancel()` (superqt's `quit()`) was called it raises `Cancelled` in the worker. A generator
+function is run by superqt's own `GeneratorWorker` instead: each yielded `(done, total, text)`
+is progress and `quit()` takes effect at the next yield.
+
+Signals (all delivered on the GUI thread, in this order):
+
+| signal       | when                                   | payload                                 |
+|--------------|----------------------------------------|-----------------------------------------|
+| `progressed` | a report, throttled                    | done, total, text                       |
+| `succeeded`  | the function returned                  | its result: plain data, never a tensor |
+| `failed`     | it raised (not Cancelled)              | one line for the user; `error` keeps it |
+| `cancelled`  | cancel() took effect                   |                                         |
+| `finished`   | always, last                           |                                         |
+
+`LatestJob` is the variant for views that follow a control (a layer picker, the builder form):
+a new `start` cancels the running call and only the newest call's signals are delivered.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
+from superqt.utils import GeneratorWorker, WorkerBase
+
+from resnet_studio.app.errors import describe_error
+from resnet_studio.core.common.progress import Cancelled, Progress
+
+PROGRESS_HZ = 20
+
+
+class _ProgressSignals(QObject):
+    """The signals superqt's WorkerBase.run emits, plus a generator worker's `yielded` and
+    `aborted` (its signals class is not public)."""
+
+    started = Signal()
+    finished = Signal()
+    _finished = Signal(object)
+    returned = Signal(object)
+    errored = Signal(object)
+    warned = Signal(tuple)
+    yielded = Signal(object)
+    aborted = Signal()
+
+
+class _ProgressWorker(WorkerBase):
+    """superqt's WorkerBase around a function that takes `progress=`: reports become `yielded`
+    and `quit()` cancels at the next report."""
+
+    def __init__(self, func: Callable, *args, **kwargs):
+        super().__init__(SignalsClass=_ProgressSignals)
+        self.progress = Progress(self._report, interval_s=1 / PROGRESS_HZ)
+        self._call = lambda: func(*args, progress=self.progress, **kwargs)
+
+    def _report(self, done: int, total: int, text: str) -> None:
+        try:
+            self.yielded.emit((done, total, text))
+        except RuntimeError:  # the Job (its tab) was deleted: nobody waits for this work
+            raise Cancelled() from None
+
+    def quit(self) -> None:
+        super().quit()
+        self.progress.cancel()
+
+    def work(self):
+        return self._call()
+
+
+class Job(QObject):
+    """One piece of background work at a time, with progress and cancel (see the module doc)."""
+
+    progressed = Signal(int, int, str)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+    runningChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._worker: WorkerBase | None = None
+        self._generation = 0
+        self._answered = True  # the newest call has emitted succeeded, failed or cancelled
+        self.error: BaseException | None = None  # the last failure, for details and tests
+        self.result: Any = None  # the last result
+
+    # -- control -----------------------------------------------------------------------------
+    def start(self, func: Callable, *args, **kwargs) -> bool:
+        """Run `func` in the background; False (and nothing started) if a call still runs."""
+        if self.is_running():
+            return False
+        self._launch(func, args, kwargs)
+        return True
+
+    def cancel(self) -> None:
+        """Ask the running call to stop at its next progress report (or yield)."""
+        if self._worker is not None:
+            self._worker.quit()
+
+    def is_running(self) -> bool:
+        return self._worker is not None
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until the call has ended and its signals were delivered (window close, tests)."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while self.is_running() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.005)
+        return not self.is_running()
+
+    # -- plumbing -----------------------------------------------------------------------------
+    def _launch(self, func: Callable, args: tuple, kwargs: dict) -> None:
+        self._generation += 1
+        generation = self._generation
+        if inspect.isgeneratorfunction(func):
+            worker: WorkerBase = GeneratorWorker(func, *args, **kwargs)
+        else:
+            worker = _ProgressWorker(func, *args, **kwargs)
+        self._answered = False
+        current = lambda: generation == self._generation  # noqa: E731 - a stale call is silent
+        worker.yielded.connect(lambda v: current() and self._progress(v))
+        worker.returned.connect(lambda r: current() and self._succeeded(r))
+        worker.errored.connect(lambda e: current() and self._errored(e))
+        worker.aborted.connect(lambda: current() and self._cancelled())
+        worker.finished.connect(lambda: self._finished(worker, generation))
+        was_running = self.is_running()
+        self._worker = worker
+        worker.start()
+        if not was_running:
+            self.runningChanged.emit(True)
+
+    def _progress(self, value) -> None:
+        if isinstance(value, tuple) and len(value) == 3:
+            self.progressed.emit(int(value[0]), int(value[1]), str(value[2]))
+
+    def _succeeded(self, result) -> None:
+        self._answered = True
+        self.result = result
+        self.succeeded.emit(result)
+
+    def _errored(self, exc: BaseException) -> None:
+        if isinstance(exc, Cancelled):
+            self._cancelled()
+            return
+        self._answered = True
+        self.error = exc
+        self.failed.emit(describe_error(exc))
+
+    def _cancelled(self) -> None:
+        self._answered = True
+        self.cancelled.emit()
+
+    def _finished(self, worker: WorkerBase, generation: int) -> None:
+        if worker is not self._worker:
+            return  # a superseded LatestJob call ended; the newest one is still running
+        self._worker = None
+        if generation == self._generation:
+            if not self._answered:  # cancelled after its last report: it returned unheard
+                self._cancelled()
+            self.finished.emit()
+        self.runningChanged.emit(False)
+
+
+class LatestJob(Job):
+    """A Job whose `start` supersedes the running call: it is cancelled and only the newest
+    call's results reach the view, so a view never jumps back to an older request."""
+
+    def start(self, func: Callable, *args, **kwargs) -> bool:
+        if self._worker is not None:
+            self._worker.quit()
+        self._launch(func, args, kwargs)
+        return True
+
+
+def wait_for_background_work(timeout_ms: int = 30_000) -> bool:
+    """Block until every pool job is done (window close, tests). False if some still run."""
+    return QThreadPool.globalInstance().waitForDone(timeout_ms)

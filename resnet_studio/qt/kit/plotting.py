@@ -1,0 +1,104 @@
+"""pyqtgraph set-up shared by every figure: a white layout, styled plots, and export.
+
+Curves are created once and updated with `setData` (pyqtgraph's scrollingPlots example);
+`styled_plot` turns on peak downsampling and clip-to-view so a 64k-step run stays smooth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
+from PySide6.QtGui import QColor, QPainter
+
+from resnet_studio.core.common.files import write_bytes_atomic
+from resnet_studio.qt.kit.palette import TEXT
+
+GRID_ALPHA = 0.22
+AXIS_PEN = "#90a4ae"
+
+
+def layout_widget(spacing: int = 6) -> pg.GraphicsLayoutWidget:
+    """A white GraphicsLayoutWidget, antialiased."""
+    pg.setConfigOptions(antialias=True)
+    view = pg.GraphicsLayoutWidget()
+    view.setBackground("w")
+    view.ci.setSpacing(spacing)
+    return view
+
+
+def style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None = None, *,
+               title: str | None = None, live: bool = False) -> pg.PlotItem:
+    """Grid, muted axes, labels; `live` curves get peak downsampling and clip-to-view."""
+    plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        axis.setPen(AXIS_PEN)  # (this resets the label colour: labels after it)
+        axis.setTextPen(TEXT)
+    if left:
+        plot.setLabel("left", left, color=TEXT)
+    if bottom:
+        plot.setLabel("bottom", bottom, color=TEXT)
+    if title:
+        plot.setTitle(f"<span style='color:#263238;font-size:11pt;font-weight:600'>{title}</span>")
+    if live:
+        plot.setDownsampling(mode="peak")
+        plot.setClipToView(True)
+    return plot
+
+
+def with_alpha(colour: str | QColor, alpha: int) -> QColor:
+    c = QColor(colour)
+    c.setAlpha(alpha)
+    return c
+
+
+def export_figure(item, path: str | Path, *, width: int = 1600, title: str = "ResNet Studio") -> Path:
+    """Write a figure (a GraphicsLayout, PlotItem or scene item) as PNG or SVG, by suffix,
+    atomically. SVG goes through pyqtgraph's SVGExporter, or Qt's own SVG generator where that
+    one fails (pyqtgraph 0.14 cannot parse the path syntax of Qt >= 6.10's SVG writer)."""
+    import pyqtgraph.exporters as exporters
+
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        path = path.with_suffix(".png")
+    if path.suffix.lower() == ".svg":
+        try:
+            data = exporters.SVGExporter(item).export(toBytes=True)
+        except (ValueError, IndexError):
+            data = _qt_svg(item, title)
+        write_bytes_atomic(path, bytes(data))
+        return path
+    exporter = exporters.ImageExporter(item)
+    exporter.parameters()["width"] = max(int(width), 1)
+    exporter.parameters()["antialias"] = True
+    image = exporter.export(toBytes=True)
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buf, "PNG"):
+        raise OSError(f"could not encode {path.name} as PNG")
+    buf.close()
+    write_bytes_atomic(path, bytes(data.data()))
+    return path
+
+
+def _qt_svg(item, title: str) -> bytes:
+    from PySide6.QtSvg import QSvgGenerator
+
+    source = item.sceneBoundingRect()
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    gen = QSvgGenerator()
+    gen.setOutputDevice(buf)
+    gen.setSize(source.size().toSize())
+    gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    gen.setTitle(title)
+    painter = QPainter(gen)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    painter.end()
+    buf.close()
+    return bytes(data.data())

@@ -1,0 +1,47 @@
+"""What the main window knows of a tab: one protocol, one context handed to every tab.
+
+The window builds each tab from `TabContext`, connects `statusMessage` and `busyChanged`,
+tells it the current model with `set_model(summary)`, asks `confirm_close` before quitting and
+calls `shutdown` after (stop work, wait for threads). Tabs never import one another; what one
+tab offers another (an image dropped on the window, a layer clicked in the graph) goes through
+the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from resnet_studio.app.model_sources import ModelSourceCache
+from resnet_studio.qt.kit.settings import Settings
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QWidget
+
+    from resnet_studio.core.summary import ModelSummary
+
+
+@dataclass
+class TabContext:
+    """What every tab gets: the settings (remembered or not), the run store to use (None: the
+    user's own, in the data folder) and the shared cache of loaded models."""
+
+    settings: Settings = field(default_factory=lambda: Settings(remember=False))
+    store_path: str | None = None
+    models: ModelSourceCache = field(default_factory=ModelSourceCache)
+
+
+class Tab(Protocol):
+    title: str
+    statusMessage: SignalInstance  # one line for the status bar
+    busyChanged: SignalInstance  # bool: background work started / ended
+
+    def set_model(self, summary: ModelSummary) -> None:
+        """The model picked in the sidebar, inspected (spec, layers, graph)."""
+
+    def confirm_close(self, parent: QWidget) -> bool:
+        """Ask before quitting while work would be lost; True: go ahead."""
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop timers and work (writing checkpoints), wait for threads; True if all ended."""

@@ -1,0 +1,1 @@
+"""The model sidebar: presets, the plain-twin switch, input size and the builder form."""

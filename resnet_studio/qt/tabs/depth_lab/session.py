@@ -1,0 +1,95 @@
+"""One experiment (a queue of training runs) at a time on a QueueSession: the runner's listener
+posts plain records and the GUI gets them at a UI tick. Cancel one run, stop all or add a run
+from the GUI thread at any time: the runner's controls are thread-safe."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+
+from resnet_studio.qt.kit.session import QueueSession
+
+
+def _posting_listener(post):
+    from resnet_studio.core.experiments import ExperimentListener
+
+    class PostingListener(ExperimentListener):
+        def on_experiment_start(self, experiment):
+            post("cells", experiment)
+
+        def on_run_start(self, cell, run_id, resumed):
+            post("run_start", (cell, run_id, resumed))
+
+        def on_data_progress(self, done, total, message):
+            post("data", (done, total, message))
+
+        def on_log(self, cell, log):
+            post("log", (cell.index, log))
+
+        def on_validation_end(self, cell, result):
+            post("eval", (cell.index, result))
+
+        def on_run_end(self, cell, result, message):
+            post("run_end", (cell, result, message))
+
+        def on_cells_changed(self, experiment):
+            post("cells", experiment)
+
+    return PostingListener()
+
+
+class ExperimentSession(QueueSession):
+    cellsChanged = Signal(object)  # Experiment (cells added / cancelled, or at the start)
+    runStarted = Signal(object, str, bool)  # Cell, run id, resumed
+    logged = Signal(list)  # [(cell index, TrainLog)] since the last tick
+    evaluated = Signal(list)  # [(cell index, EvalResult)]
+    runFinished = Signal(object, object, str)  # Cell, TrainResult or None, message
+    dataProgress = Signal(int, int, str)
+    finished = Signal(object)  # Experiment as stored at the end
+
+    SIGNALS = {"cells": "cellsChanged", "run_start": "runStarted", "log": "logged",
+               "eval": "evaluated", "run_end": "runFinished", "data": "dataProgress",
+               "finished": "finished"}
+    BATCHED = ("log", "eval")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.experiment_id: str | None = None
+
+    def start(self, experiment_id: str, *, store_path: str | None = None,
+              concurrency: int = 1) -> None:
+        """Run the experiment's missing cells (all of them for a new one)."""
+        self.experiment_id = experiment_id
+
+        def build(post):
+            from resnet_studio.core.experiments import ExperimentRunner, ExperimentStore
+
+            store = ExperimentStore(store_path)
+            try:
+                return ExperimentRunner(store, experiment_id, listener=_posting_listener(post),
+                                        concurrency=concurrency)
+            except BaseException:
+                store.close()
+                raise
+
+        def work(runner):
+            try:
+                return runner.run()
+            finally:
+                runner.store.close()
+
+        self._run(build, work)
+
+    @property
+    def runner(self):
+        return self.target
+
+    def cancel_run(self, index: int) -> bool:
+        if self.runner is None:
+            return False
+        self.runner.cancel_run(index)
+        return True
+
+    def add_run(self, depth: int, variant: str, seed: int = 0):
+        if self.runner is None:
+            return None
+        return self.runner.add_run(depth, variant, seed)

@@ -1,0 +1,5 @@
+"""The train tab."""
+
+from resnet_studio.qt.tabs.train.tab import TrainTab
+
+__all__ = ["TrainTab"]

@@ -1,0 +1,9 @@
+"""Small models and data the tests share: a net trains in a second at one thread."""
+
+from resnet_studio.core.spec import ArchSpec
+
+# 8 layers, 3 stages of one basic block, option A shortcuts: the smallest CIFAR-shaped ResNet.
+TINY = ArchSpec(name="tiny", layers=(1, 1, 1), widths=(8, 16, 32), stem="cifar", shortcut="A",
+                num_classes=10)
+TINY_DATA = "synthetic:size=8,train=256,val=64"
+SMALL_DATA = "synthetic:size=8,train=128,val=32"
