@@ -18,14 +18,14 @@ COMMANDS = ("models", "summary", "train", "runs", "sweep", "classify", "features
             "gradients", "lesion", "attribute")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resnet-studio",
         description="See why residual networks work. With no command, opens the window.")
     parser.add_argument("--version", action="version", version=f"resnet-studio {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_gui_parser(sub)
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(f"resnet_studio.commands.{name}").add_parser(sub)
     return parser
 
@@ -46,9 +46,10 @@ def _run_gui(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
-    args = parser.parse_args(argv or ["gui"])
+    argv = list(sys.argv[1:] if argv is None else argv) or ["gui"]
+    # The window's path reads no other command's flags: it starts before anything else loads.
+    parser = build_parser(() if argv[0] == "gui" else COMMANDS)
+    args = parser.parse_args(argv)
     if args.command == "gui":
         return _run_gui(args)
     module = importlib.import_module(f"resnet_studio.commands.{args.command}")

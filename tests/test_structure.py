@@ -48,3 +48,12 @@ def test_window_modules_import_without_torch(module):
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]", f"importing {module} imports {out.stdout.strip()}"
+
+
+def test_the_command_line_parser_imports_no_torch():
+    # `resnet-studio --help` and every command's flags answer at once, without torch.
+    code = ("import sys; from resnet_studio.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'torchvision', 'captum') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"building the parser imports {out.stdout.strip()}"

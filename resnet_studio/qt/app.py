@@ -2,25 +2,82 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 
-def collect_garbage_on_gui_thread(app: QApplication) -> None:
+class GuiThreadGarbageCollector(QObject):
     """Python's cyclic GC runs in whichever thread happens to allocate. When a worker thread
     (training, a summary) collects a cycle that holds a closed window's Qt objects, their C++
     destructors run there, take Qt's locks and wait for the GIL the GUI thread holds: a
-    deadlock (seen in the test suite). pyqtgraph's GarbageCollector turns automatic collection
-    off and collects on a GUI-thread timer instead."""
-    if getattr(app, "_gui_gc", None) is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
+    deadlock (seen in the test suite). As pyqtgraph's GarbageCollector does, automatic
+    collection is turned off and the GUI thread collects on a timer, each generation when its
+    threshold is reached (written here so start-up does not import pyqtgraph)."""
 
-        app._gui_gc = GarbageCollector(interval=1.0)
+    def __init__(self, parent: QObject, interval_ms: int = 1000):
+        super().__init__(parent)
+        gc.disable()
+        self.timer = QTimer(self, interval=interval_ms)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+
+    def check(self) -> None:
+        for generation, (count, threshold) in reversed(list(enumerate(
+                zip(gc.get_count(), gc.get_threshold(), strict=True)))):
+            if count > threshold:
+                gc.collect(generation)
+                return
+
+
+def collect_garbage_on_gui_thread(app: QApplication) -> None:
+    if getattr(app, "_gui_gc", None) is None:
+        app._gui_gc = GuiThreadGarbageCollector(app)
+
+
+class FirstPaint(QObject):
+    """Emits `painted` once, after the window's first paint event has been handled."""
+
+    painted = Signal()
+
+    def __init__(self, window):
+        super().__init__(window)
+        self._seen = False
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt)
+        if not self._seen and event.type() == QEvent.Type.Paint:
+            self._seen = True
+            QTimer.singleShot(0, self.painted.emit)  # once this paint is on screen
+        return False
+
+
+class StartupProbe(QObject):
+    """With $RESNET_STUDIO_STARTUP_PROBE=FILE, writes one JSON line per start-up milestone
+    ({"event": "painted", "t": time.monotonic()}: the window's first paint, then "torch" when
+    PyTorch is loaded) so a benchmark in another process can time the start-up from outside;
+    with $RESNET_STUDIO_STARTUP_EXIT=EVENT the app quits after that milestone."""
+
+    def __init__(self, window, first_paint: FirstPaint, path: str):
+        super().__init__(window)
+        self.path = path
+        self.quit_after = os.environ.get("RESNET_STUDIO_STARTUP_EXIT", "")
+        first_paint.painted.connect(lambda: self.mark("painted"))
+        window.runtimeReady.connect(lambda _info: self.mark("torch"))
+
+    def mark(self, name: str) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"event": name, "t": time.monotonic()}) + "\n")
+        if name == self.quit_after:
+            QCoreApplication.exit(0)
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -80,8 +137,12 @@ def run_app(args) -> int:
         QTimer.singleShot(120_000, lambda: app.exit(3))  # never hang a script
     else:
         _install_excepthook(window)
+    # PyTorch loads once the window is on screen: its import holds the interpreter for seconds.
+    first_paint = FirstPaint(window)
+    first_paint.painted.connect(window.start_loading)
+    if os.environ.get("RESNET_STUDIO_STARTUP_PROBE"):
+        StartupProbe(window, first_paint, os.environ["RESNET_STUDIO_STARTUP_PROBE"])
     window.show()
-    QTimer.singleShot(0, window.start_loading)
     code = app.exec()
     window.close()
     return code

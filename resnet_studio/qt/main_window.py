@@ -13,26 +13,18 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QScrollArea,
-    QTabWidget,
     QWidget,
 )
 
 from resnet_studio import __version__
 from resnet_studio.core.common.formatting import compact
-from resnet_studio.core.images import IMAGE_EXTENSIONS
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
 from resnet_studio.qt.kit.settings import Settings
 from resnet_studio.qt.kit.tab import Tab, TabContext
 from resnet_studio.qt.sidebar.model_sidebar import ModelSidebar
-from resnet_studio.qt.tabs.architecture import ArchitectureTab
-from resnet_studio.qt.tabs.attributions import AttributionsTab
-from resnet_studio.qt.tabs.depth_lab import DepthLabTab
-from resnet_studio.qt.tabs.gradients import GradientsTab
-from resnet_studio.qt.tabs.images import ImagesTab
-from resnet_studio.qt.tabs.train import TrainTab
+from resnet_studio.qt.tab_pages import TabPages
 
 MAX_RECENT = 8
 
@@ -79,25 +71,12 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
 
-        self.tabs = QTabWidget(documentMode=True)
-        self.architecture = ArchitectureTab(self.context)
-        self.train = TrainTab(self.context)
-        self.depth_lab = DepthLabTab(self.context)
-        self.gradients = GradientsTab(self.context)
-        self.images = ImagesTab(self.context)
-        self.attributions = AttributionsTab(self.context)
-        self.all_tabs: list[Tab] = [self.architecture, self.train, self.depth_lab, self.gradients,
-                                    self.images, self.attributions]
-        self._pages: dict[QWidget, QWidget] = {}
-        for tab in self.all_tabs:
-            # Scrolling pages keep a dense tab from forcing its minimum size on the window.
-            page = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
-            page.setWidget(tab)
-            self._pages[tab] = page
-            self.tabs.addTab(page, tab.title)
-            tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.summary = None  # the model shown, handed to each tab when it is built
+        self._selected_block: str | None = None  # clicked in the graph; the Images tab shows it
+        self.tabs = TabPages(self.context)
+        self.tabs.tabBuilt.connect(self._tab_built)
         self.setCentralWidget(self.tabs)
-        self.architecture.graph.nodeClicked.connect(self.images.select_layer)
+        self.architecture.graph.nodeClicked.connect(self._block_clicked)
 
         self.summaries = LatestJob(self)
         self.summaries.succeeded.connect(self._show_summary)
@@ -115,11 +94,31 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_settings(initial_model, initial_tab)
 
-    def show_tab(self, tab: QWidget) -> None:
-        self.tabs.setCurrentWidget(self._pages[tab])
+    # -- tabs (each built on first use) --------------------------------------------------------
+    architecture = property(lambda self: self.tabs.tab("architecture"))
+    train = property(lambda self: self.tabs.tab("train"))
+    depth_lab = property(lambda self: self.tabs.tab("depth_lab"))
+    gradients = property(lambda self: self.tabs.tab("gradients"))
+    images = property(lambda self: self.tabs.tab("images"))
+    attributions = property(lambda self: self.tabs.tab("attributions"))
+
+    def show_tab(self, key: str) -> Tab:
+        return self.tabs.show_tab(key)
 
     def current_tab(self) -> QWidget:
-        return self.tabs.currentWidget().widget()
+        return self.tabs.tab(self.tabs.current_key())
+
+    def _tab_built(self, key: str, tab: Tab) -> None:
+        tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        if self.summary is not None:
+            tab.model_changed(self.summary)
+        if key == "images" and self._selected_block:
+            tab.select_layer(self._selected_block)
+
+    def _block_clicked(self, node_id: str) -> None:
+        self._selected_block = node_id
+        if self.tabs.is_built("images"):
+            self.images.select_layer(node_id)
 
     # -- chrome -----------------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -215,7 +214,8 @@ class MainWindow(QMainWindow):
         self.summaries.start(_summarize, spec, shape)
 
     def _show_summary(self, summary) -> None:
-        for tab in self.all_tabs:
+        self.summary = summary
+        for tab in self.tabs.built():
             tab.model_changed(summary)
         self.model_label.setText(f"{summary.spec.name} · {compact(summary.total_params)} params")
         self.settings.set_value("model/spec", summary.spec.to_json(indent=None))
@@ -335,8 +335,9 @@ class MainWindow(QMainWindow):
         if specs:
             self.open_spec(specs[0])
         if others:
-            self.show_tab(self.images)
-            self.images.add_paths(others)
+            from resnet_studio.core.images import IMAGE_EXTENSIONS
+
+            self.show_tab("images").add_paths(others)
             # The first image file, ready to explain in the Attributions tab.
             self.attributions.add_paths([p for p in others if Path(p).is_file()
                                          and Path(p).suffix.lower() in IMAGE_EXTENSIONS])
@@ -371,10 +372,7 @@ class MainWindow(QMainWindow):
                 pass
         if not shown:
             self.sidebar.select_model("resnet56")
-        tab = initial_tab or saved("window/tab", "")
-        for i in range(self.tabs.count()):
-            if self.tabs.tabText(i).lower() == str(tab).lower():
-                self.tabs.setCurrentIndex(i)
+        self.tabs.select_title(str(initial_tab or saved("window/tab", "")))
 
     def save_settings(self) -> None:
         s = self.settings
@@ -387,11 +385,11 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event) -> None:
-        if not all(tab.confirm_close(self) for tab in self.all_tabs):
+        if not all(tab.confirm_close(self) for tab in self.tabs.built()):
             event.ignore()
             return
         self.save_settings()
-        for tab in self.all_tabs:  # training stops with a checkpoint; no thread left running
+        for tab in self.tabs.built():  # training stops with a checkpoint; no thread left running
             tab.shutdown()
         wait_for_background_work(30_000)
         super().closeEvent(event)
