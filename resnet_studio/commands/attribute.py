@@ -17,7 +17,7 @@ from resnet_studio.core.common.device import resolve_device
 
 
 def add_parser(sub) -> None:
-    from resnet_studio.core.analysis.attribution import (
+    from resnet_studio.core.analysis.attribution_names import (
         BASELINES,
         COLORMAPS,
         METHODS,

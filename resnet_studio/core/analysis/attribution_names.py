@@ -10,3 +10,5 @@ METHOD_LABELS = {"integrated_gradients": "Integrated Gradients", "saliency": "Sa
                  "gradient_shap": "GradientSHAP", "occlusion": "Occlusion",
                  "layer_gradcam": "Grad-CAM", "guided_gradcam": "Guided Grad-CAM"}
 COLORMAPS = ("viridis", "hot", "bwr", "gray")
+NOISE_TUNNELS = ("smoothgrad", "vargrad")
+BASELINES = ("black", "blurred", "noise")
