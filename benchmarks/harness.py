@@ -1,0 +1,103 @@
+"""What every benchmark shares: interleaved repeats, medians, one printed line per figure, and
+`benchmarks/results/latest.json`.
+
+A figure is a ratio against a baseline measured in the same run, so a busy or slow machine
+moves both sides together: `interleave` alternates the candidates (A B A B ...) and each figure
+is the ratio of medians. Each figure prints as one line, `name = value  (details)`, and is
+collected for the JSON file that `python -m benchmarks` writes at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    details: str = ""
+    goal: str = ""  # e.g. "<= 0.35"
+    met: bool | None = None
+
+
+FIGURES: list[Figure] = []
+
+
+def goal_met(value: float, goal: str) -> bool | None:
+    if not goal:
+        return None
+    op, _, bound = goal.partition(" ")
+    b = float(bound)
+    return {"<=": value <= b, ">=": value >= b, "<": value < b, ">": value > b}[op]
+
+
+def record(name: str, value: float, details: str = "", goal: str = "",
+           digits: int = 3) -> Figure:
+    """Print `name = value  (details; goal ...)` and keep the figure for latest.json."""
+    fig = Figure(name, round(float(value), 6), details, goal, goal_met(value, goal))
+    FIGURES.append(fig)
+    extra = "; ".join(p for p in (details, f"goal {goal}: {'met' if fig.met else 'NOT met'}"
+                                  if goal else "") if p)
+    print(f"{name} = {value:.{digits}f}" + (f"  ({extra})" if extra else ""), flush=True)
+    return fig
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleave(candidates: dict[str, Callable[[], float | None]], repeats: int,
+               warmup: int = 1) -> dict[str, list[float]]:
+    """Run the candidates in turn, `repeats` rounds (after `warmup` untimed ones). A candidate
+    returns its own measurement in seconds, or None to be timed from outside."""
+    out: dict[str, list[float]] = {k: [] for k in candidates}
+    for round_ in range(warmup + repeats):
+        for name, fn in candidates.items():
+            start = time.perf_counter()
+            value = fn()
+            seconds = time.perf_counter() - start if value is None else float(value)
+            if round_ >= warmup:
+                out[name].append(seconds)
+    return out
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def machine() -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine()}
+    try:
+        import torch
+
+        info.update(torch=torch.__version__, threads=torch.get_num_threads(),
+                    cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return info
+
+
+def write_results(path: Path | None = None) -> Path:
+    """All figures of this run, with the machine, torch version, threads and date."""
+    path = path or RESULTS / "latest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine(), "figures": {f.name: asdict(f) for f in FIGURES}}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
