@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from resnet_studio.app.attribution import MethodParams
+from resnet_studio.app.attribution_state import AttributionSettings
+from resnet_studio.qt.tabs.attributions.form import AttributionForm
 from resnet_studio.qt.tabs.attributions.tab import AttributionsTab
 
 TIMEOUT = 60_000
@@ -112,3 +115,15 @@ def test_cancel_and_failure_leave_tab_usable(qtbot, tab):
     tab.set_methods(["saliency"])
     assert run(qtbot, tab) == "done"
     assert ("model", "saliency") in tab.cells()
+
+
+def test_form_value_round_trip(qtbot):
+    form = AttributionForm()
+    qtbot.addWidget(form)
+    assert form.value() == AttributionSettings()
+    settings = AttributionSettings(
+        methods=("saliency", "occlusion"), noise_tunnel="vargrad",
+        params=MethodParams(steps=20, baseline="noise", batch_size=2, samples=7, window=6,
+                            stride=3))
+    form.set_value(settings)
+    assert form.value() == settings
