@@ -216,7 +216,8 @@ def sanity_check(request: AttributionRequest, *, models: ModelSourceCache,
                  progress) as src:
         target = resolve_target(request.target, src.categories)
         stage = progress.span(0, STAGE, STAGE)
-        # the check's own texts ("randomised down to layer3") say which step runs
+        # the check's own texts ("randomised down to layer3") say which step runs; every
+        # report still passes through `stage`, the cancellation point
         labelled = Progress(lambda done, total, text: stage(done, total, f"Sanity check: {text}"))
         return _sanity(src, src.preprocess(loaded), target, request, labelled)
 

@@ -9,7 +9,15 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from resnet_studio.app.attribution import AttributionCell
 from resnet_studio.core.analysis.attribution_names import METHODS
@@ -58,7 +66,7 @@ class CellView(QWidget):
 
 
 class AttributionGrid(QScrollArea):
-    exportRequested = Signal(object)  # AttributionCell
+    exportRequested = Signal(object, str)  # AttributionCell, the PNG path the user chose
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -92,12 +100,19 @@ class AttributionGrid(QScrollArea):
             self._headers.append(header)
             self._grid.addWidget(header, len(self._rows) - 1, 0)
         view = CellView(cell)
-        view.exportRequested.connect(self.exportRequested)
+        view.exportRequested.connect(self._export_dialog)
         self.views[(cell.row, cell.method)] = view
         view.show_picture(rgb)
         columns = sorted({m for _, m in self.views}, key=METHODS.index)
         for (row, method), v in self.views.items():
             self._grid.addWidget(v, self._rows.index(row), 1 + columns.index(method))
+
+    def _export_dialog(self, cell: AttributionCell) -> None:
+        default = f"{cell.method}_{cell.row.replace(' ', '_')}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export attribution", default,
+                                              "PNG image (*.png)")
+        if path:
+            self.exportRequested.emit(cell, path)
 
     def redraw(self, render: Callable[[AttributionCell], np.ndarray]) -> None:
         for view in self.views.values():

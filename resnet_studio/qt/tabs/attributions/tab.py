@@ -21,7 +21,6 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -100,7 +99,7 @@ class AttributionsTab(QWidget):
         self.inputs.weightsPicked.connect(self.set_weights)
         self.inputs.comparePicked.connect(self.set_compare)
         self.display.changed.connect(self._display_changed)
-        self.grid.exportRequested.connect(self._export_dialog)
+        self.grid.exportRequested.connect(self._export_chosen)
         self._cellComputed.connect(self._add_cell)
         self.job.progressed.connect(self._progressed)
         self.job.succeeded.connect(self._succeeded)
@@ -255,15 +254,11 @@ class AttributionsTab(QWidget):
         self._status(f"Saved {png.name} and {npy.name}")
         return png, npy
 
-    def _export_dialog(self, cell: AttributionCell) -> None:
-        default = f"{cell.method}_{cell.row.replace(' ', '_')}.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Export attribution", default,
-                                              "PNG image (*.png)")
-        if path:
-            try:
-                self.export(cell.row, cell.method, path)
-            except OSError as e:
-                self._status(f"Could not save: {e}")
+    def _export_chosen(self, cell: AttributionCell, path: str) -> None:
+        try:
+            self.export(cell.row, cell.method, path)
+        except OSError as e:
+            self._status(f"Could not save: {e}")
 
     # -- the rest --------------------------------------------------------------------------------
     def _choices_loaded(self, choices) -> None:
