@@ -16,6 +16,7 @@ import warnings
 import torch
 
 from resnet_studio.core.analysis.attribution import attribute, make_baseline, predicted_class
+from resnet_studio.core.common.progress import Progress
 from resnet_studio.core.weights import random_source
 
 STEPS = 50
@@ -37,7 +38,7 @@ def main() -> None:
     def app():
         return attribute(model, x, "integrated_gradients", target=target, steps=STEPS,
                          internal_batch_size=BATCH, mean=pre.mean, std=pre.std,
-                         progress=lambda *a: None, should_stop=lambda: False)
+                         progress=Progress(lambda *a: None))
 
     def direct():
         xb = x[None].clone().requires_grad_(True)

@@ -5,6 +5,15 @@ import pytest
 import torch
 
 from resnet_studio.core.analysis import attribution as A
+from resnet_studio.core.analysis.attribution_models import prepare_model
+from resnet_studio.core.analysis.attribution_names import COLORMAPS, METHODS
+from resnet_studio.core.analysis.attribution_pictures import heatmap, lut, overlay
+from resnet_studio.core.analysis.attribution_sanity import (
+    SanityStep,
+    cascading_randomization,
+    spearman,
+)
+from resnet_studio.core.common.progress import Cancelled, Progress
 from resnet_studio.core.weights import random_source
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -63,10 +72,10 @@ PARAMS = {"integrated_gradients": {"steps": 12, "internal_batch_size": 5},
           "occlusion": {"window": 8, "stride": 4, "perturbations_per_eval": 7}}
 
 
-@pytest.mark.parametrize("method", A.METHODS)
+@pytest.mark.parametrize("method", METHODS)
 def test_each_method_equals_direct_captum(source, x, method):
     model, pre = source.model, source.preprocess
-    prepared = A.prepare_model(model, (3, 32, 32))
+    prepared = prepare_model(model, (3, 32, 32))
     target = A.predicted_class(model, x[None])
     r = A.attribute(model, x, method, mean=pre.mean, std=pre.std, prepared=prepared,
                     **PARAMS.get(method, {}))
@@ -116,7 +125,7 @@ def test_model_is_not_changed(source, x):
 
 
 def test_prepared_copy_splits_shared_relus(source, x):
-    prepared = A.prepare_model(source.model, (3, 32, 32))
+    prepared = prepare_model(source.model, (3, 32, 32))
     relus = [m for m in prepared.modules() if isinstance(m, torch.nn.ReLU)]
     assert relus and not any(m.inplace for m in relus)
     calls = {}
@@ -150,24 +159,25 @@ def test_cancel_within_one_internal_batch(source, x):
     model = source.model
     forwards = []
     handle = model.register_forward_hook(lambda m, i, o: forwards.append(i[0].shape[0]))
-    flag = {"stop": False}
     seen = []
 
-    def progress(done, total, message):
+    def report(done, total, message):
         seen.append((done, total))
-        flag["stop"] = True  # ask to stop as soon as the first batch starts
+        progress.cancel()  # ask to stop as soon as the first batch starts
 
+    progress = Progress(report)
     try:
-        with pytest.raises(A.Cancelled):
+        with pytest.raises(Cancelled):
             A.attribute(model, x, "integrated_gradients", target=0, steps=40,
-                        internal_batch_size=8, progress=progress,
-                        should_stop=lambda: flag["stop"])
+                        internal_batch_size=8, progress=progress)
     finally:
         handle.remove()
     assert forwards == [8]  # one internal batch ran, not the other four
     assert seen == [(0, 7)]
-    with pytest.raises(A.Cancelled):  # module-hooked methods stop too
-        A.attribute(model, x, "deeplift", target=0, should_stop=lambda: True)
+    stopped = Progress()
+    stopped.cancel()
+    with pytest.raises(Cancelled):  # module-hooked methods stop too
+        A.attribute(model, x, "deeplift", target=0, progress=stopped)
 
 
 def test_spearman_matches_definition():
@@ -176,15 +186,15 @@ def test_spearman_matches_definition():
     b = a + rng.normal(scale=0.5, size=200)
     ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
     want = np.corrcoef(ra, rb)[0, 1]
-    assert A.spearman(a, b) == pytest.approx(want)
-    assert A.spearman(a, a) == pytest.approx(1.0)
-    assert A.spearman(a, -a) == pytest.approx(-1.0)
-    assert A.spearman([1, 2, 2, 3], [1, 2, 2, 3]) == pytest.approx(1.0)  # ties
+    assert spearman(a, b) == pytest.approx(want)
+    assert spearman(a, a) == pytest.approx(1.0)
+    assert spearman(a, -a) == pytest.approx(-1.0)
+    assert spearman([1, 2, 2, 3], [1, 2, 2, 3]) == pytest.approx(1.0)  # ties
 
 
 def test_cascading_randomization(source, x):
     steps_seen = []
-    rep = A.cascading_randomization(source.model, x, "saliency", target=0,
+    rep = cascading_randomization(source.model, x, "saliency", target=0,
                                     progress=lambda d, t, m: steps_seen.append(d))
     assert [s.randomized for s in rep.steps] == ["fc", "layer3", "layer2", "layer1", "bn1",
                                                  "conv1"]
@@ -193,24 +203,24 @@ def test_cascading_randomization(source, x):
     d = rep.to_dict()
     assert d["flagged"] == rep.flagged and len(d["steps"]) == 6
     # a "method" that ignores the weights is flagged
-    rep.steps = [A.SanityStep(s.randomized, 0.95, 0.95) for s in rep.steps]
+    rep.steps = [SanityStep(s.randomized, 0.95, 0.95) for s in rep.steps]
     assert rep.flagged
 
 
 def test_heatmap_and_overlay():
     a = np.zeros((3, 8, 8), np.float32)
     a[0, 2, 2], a[1, 5, 5] = 10.0, -4.0
-    h = A.heatmap(a, signed=True, clip_percentile=100)
+    h = heatmap(a, signed=True, clip_percentile=100)
     assert h.max() == pytest.approx(1.0) and h.min() == pytest.approx(-0.4)
-    h_abs = A.heatmap(a, clip_percentile=100)
+    h_abs = heatmap(a, clip_percentile=100)
     assert h_abs.min() >= 0 and h_abs[5, 5] == pytest.approx(0.4)
     img = np.full((8, 8, 3), 128, np.uint8)
-    out = A.overlay(img, h, colormap="bwr", signed=True, opacity=1.0)
+    out = overlay(img, h, colormap="bwr", signed=True, opacity=1.0)
     assert out.shape == (8, 8, 3) and out.dtype == np.uint8
     assert tuple(out[2, 2]) == (255, 0, 0)  # full positive: red
-    assert A.overlay(img, h_abs, opacity=0.0).tolist() == img.tolist()
-    for name in A.COLORMAPS:
-        assert A.lut(name).shape == (256, 3)
+    assert overlay(img, h_abs, opacity=0.0).tolist() == img.tolist()
+    for name in COLORMAPS:
+        assert lut(name).shape == (256, 3)
 
 
 def test_cli_attribute(tmp_path, capsys):

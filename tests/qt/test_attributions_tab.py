@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from resnet_studio.app.attribution import MethodParams
+from resnet_studio.app.attribution_state import AttributionSettings
+from resnet_studio.qt.tabs.attributions.form import AttributionForm
 from resnet_studio.qt.tabs.attributions.tab import AttributionsTab
 
 TIMEOUT = 60_000
@@ -28,8 +31,8 @@ def tab(qtbot, image):
     w.set_model("resnet20")
     w.set_weights("random")
     w.set_image(image)
-    w.steps_spin.setValue(8)
-    w.batch_spin.setValue(4)
+    w.form.steps_spin.setValue(8)
+    w.form.batch_spin.setValue(4)
     yield w
     w.cancel()
     qtbot.waitUntil(lambda: not w.is_busy(), timeout=TIMEOUT)
@@ -54,17 +57,17 @@ def test_grid_twin_delta_display_and_export(qtbot, tab, tmp_path):
     assert set(cells) == {("model", "integrated_gradients"), ("model", "layer_gradcam"),
                           ("plain twin", "integrated_gradients"), ("plain twin", "layer_gradcam")}
     ig = cells[("model", "integrated_gradients")]
-    assert ig.result.delta is not None and "δ" in tab._cells[("model",
-                                                               "integrated_gradients")].caption.text()
+    assert ig.result.delta is not None
+    assert "δ" in tab.grid.caption_text("model", "integrated_gradients")
     assert ig.result.attribution.shape == (3, 32, 32)
     assert cells[("plain twin", "layer_gradcam")].title.startswith("plain_resnet20")
     # display settings redraw without recomputing
     before = tab.cell_pixmap("model", "integrated_gradients").toImage()
-    tab.signed_check.setChecked(True)
-    assert tab.colormap_combo.currentText() == "bwr"
+    tab.display.signed_check.setChecked(True)
+    assert tab.display.colormap_combo.currentText() == "bwr"
     assert tab.cell_pixmap("model", "integrated_gradients").toImage() != before
-    tab.opacity_slider.setValue(10)
-    tab.clip_spin.setValue(90.0)
+    tab.display.opacity_slider.setValue(10)
+    tab.display.clip_spin.setValue(90.0)
     # export: PNG overlay and the raw array
     png, npy = tab.export("model", "integrated_gradients", tmp_path / "ig")
     assert png.is_file() and Image.open(png).size == (32, 32)
@@ -72,38 +75,39 @@ def test_grid_twin_delta_display_and_export(qtbot, tab, tmp_path):
     # a picked class as the target
     tab.set_methods(["saliency"])
     tab.set_compare(None)
-    qtbot.waitUntil(lambda: tab.target_combo.count() == 11, timeout=TIMEOUT)  # + 10 classes
+    qtbot.waitUntil(lambda: tab.form.target_combo.count() == 11, timeout=TIMEOUT)  # + 10 classes
     tab.set_target(3)
     assert run(qtbot, tab) == "done"
     assert set(tab.cells()) == {("model", "saliency")}
     assert tab.cells()[("model", "saliency")].result.target == 3
-    assert tab.target_combo.currentText() == "3: cat"
-    assert tab.layer_combo.findData("layer3.2") == 1  # Grad-CAM layers, last block first
+    assert tab.form.target_combo.currentText() == "3: cat"
+    assert tab.form.layer_combo.findData("layer3.2") == 1  # Grad-CAM layers, last block first
     # the sanity check
     with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT) as blocker:
         tab.run_sanity()
     assert blocker.args[0] == "done"
-    assert "layer3" in tab.sanity_text() and ("passed" in tab.sanity_text()
-                                              or "flagged" in tab.sanity_text())
+    assert "layer3" in [s.randomized for s in tab.state.sanity.steps]
+    shown = tab.sanity_view.text()
+    assert "layer3" in shown and ("passed" in shown or "flagged" in shown)
 
 
 def test_cancel_and_failure_leave_tab_usable(qtbot, tab):
     tab.set_methods(["integrated_gradients"])
-    tab.steps_spin.setValue(1000)
-    tab.batch_spin.setValue(1)
+    tab.form.steps_spin.setValue(1000)
+    tab.form.batch_spin.setValue(1)
     progressed = []
-    tab._relay.progress.connect(lambda p: progressed.append(p))
+    tab.job.progressed.connect(lambda done, total, text: progressed.append((done, total, text)))
     with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT) as blocker:
         tab.run()
         assert tab.is_busy() and not tab.run_button.isEnabled()
-        qtbot.waitUntil(lambda: any(p[2] > 0 for p in progressed), timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: any(p[1] > 0 for p in progressed), timeout=TIMEOUT)
         tab.cancel()
     assert blocker.args[0] == "cancelled"
     assert not tab.is_busy() and tab.run_button.isEnabled()
     assert "Cancelled" in tab.status_text()
-    assert progressed[-1][1] < progressed[-1][2]  # stopped long before the 1000 batches
+    assert progressed[-1][0] < progressed[-1][1]  # stopped long before the 1000 batches
 
-    tab.set_weights(str(tab._image) + ".missing.pt")  # a failing run
+    tab.set_weights(tab.state.image + ".missing.pt")  # a failing run
     assert run(qtbot, tab) == "failed"
     assert tab.status_text().startswith("Failed") and tab.run_button.isEnabled()
 
@@ -111,3 +115,15 @@ def test_cancel_and_failure_leave_tab_usable(qtbot, tab):
     tab.set_methods(["saliency"])
     assert run(qtbot, tab) == "done"
     assert ("model", "saliency") in tab.cells()
+
+
+def test_form_value_round_trip(qtbot):
+    form = AttributionForm()
+    qtbot.addWidget(form)
+    assert form.value() == AttributionSettings()
+    settings = AttributionSettings(
+        methods=("saliency", "occlusion"), noise_tunnel="vargrad",
+        params=MethodParams(steps=20, baseline="noise", batch_size=2, samples=7, window=6,
+                            stride=3))
+    form.set_value(settings)
+    assert form.value() == settings

@@ -4,77 +4,48 @@
 (normalised) image and returns an `AttributionResult` (a C x H x W numpy map, 1 x H x W for
 Grad-CAM, the target, the parameters used, the seconds taken and, for Integrated Gradients,
 Captum's convergence delta). `noise_tunnel="smoothgrad" | "vargrad"` wraps any method but
-occlusion in Captum's `NoiseTunnel`.
+occlusion and GradientSHAP in Captum's `NoiseTunnel`.
 
 Memory is bounded by an internal batch size (`internal_batch_size` for IG,
-`perturbations_per_eval` for occlusion, `nt_samples_batch_size` for the noise tunnel). Every
-forward pass goes through a counter that calls `progress(done, total, message)` and checks
-`should_stop()`: when it returns True, `Cancelled` is raised there, so a cancel takes effect
-within one internal batch.
+`perturbations_per_eval` for occlusion, `nt_batch_size` for the noise tunnel). Every forward
+pass goes through a counter that reports `progress(done, total, text)`; each report is a
+cancellation point (`core.common.progress`), so a cancel takes effect within one internal batch.
 
-DeepLift, guided backprop, deconvolution and guided Grad-CAM hook the model's ReLU modules; they
-run on a copy (`prepare_model`) whose ReLUs are not in place and where a ReLU module called
-several times per forward pass (this app's blocks reuse `self.relu`) is split into one module
-per call. The caller's model is never changed.
-
-`cascading_randomization(...)` is the sanity check of Adebayo et al. 2018: re-initialise the
-network from the head down (fc, layer4, layer3, ...), recompute the map each time and report its
-Spearman rank correlation with the original; a method whose maps stay similar after most of the
-network is random is flagged.
-
-`heatmap` / `overlay` turn a map into pictures (no Qt).
+Methods in `COPY_METHODS` run on `attribution_models.prepare_model`'s copy of the model; the
+sanity check lives in `attribution_sanity`, the pictures in `attribution_pictures`.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from resnet_studio.core.analysis.attribution_names import COLORMAPS, METHOD_LABELS, METHODS
-from resnet_studio.core.analysis.features import block_names, colormap_lut
-
-NOISE_TUNNELS = ("smoothgrad", "vargrad")
-# GradientSHAP is itself a noise tunnel over baselines
-NOISE_TUNNEL_METHODS = tuple(m for m in METHODS if m not in ("occlusion", "gradient_shap"))
-BASELINES = ("black", "blurred", "noise")
-# methods that hook ReLU modules: they run on a prepared copy of the model
-COPY_METHODS = ("guided_backprop", "deconvolution", "deeplift", "guided_gradcam")
-DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
-    "integrated_gradients": {"steps": 50, "baseline": "black", "internal_batch_size": 16,
-                             "integration": "gausslegendre", "seed": 0},
-    "saliency": {"abs": True},
-    "input_x_gradient": {},
-    "guided_backprop": {},
-    "deconvolution": {},
-    "deeplift": {"baseline": "black", "seed": 0},
-    "gradient_shap": {"samples": 16, "stdevs": 0.0, "baseline": "black", "seed": 0},
-    "occlusion": {"window": 8, "stride": 4, "baseline": "black", "perturbations_per_eval": 16,
-                  "seed": 0},
-    "layer_gradcam": {"layer": None, "relu": True, "interpolate_mode": "bilinear"},
-    "guided_gradcam": {"layer": None, "interpolate_mode": "nearest"},
-}
-NOISE_TUNNEL_DEFAULTS: dict[str, Any] = {"nt_samples": 10, "nt_stdevs": 0.15,
-                                         "nt_batch_size": 5, "seed": 0}
-SIGNED_COLORMAPS = ("bwr", "gray")
-ABS_COLORMAPS = ("viridis", "hot", "gray")
-
-Progress = Callable[[int, int, str], None]
-
-
-class Cancelled(Exception):
-    """Raised from inside an attribution when `should_stop()` returned True."""
+from resnet_studio.core.analysis.attribution_models import (
+    default_layer,
+    find_layer,
+    prepare_model,
+)
+from resnet_studio.core.analysis.attribution_names import (
+    BASELINES,
+    COPY_METHODS,
+    GRADCAM_METHODS,
+    fill_params,
+    method_label,
+)
+from resnet_studio.core.common.progress import Progress, ProgressFn
 
 
 @dataclass
 class AttributionResult:
+    """One attribution map and how it was made: plain data (numpy), safe to hand across threads."""
+
     method: str
     target: int
     attribution: np.ndarray  # C x H x W float32 (1 x H x W for Grad-CAM)
@@ -86,11 +57,7 @@ class AttributionResult:
 
     @property
     def label(self) -> str:
-        base = METHOD_LABELS.get(self.method, self.method)
-        return f"{base} + {self.noise_tunnel}" if self.noise_tunnel else base
-
-    def heatmap(self, *, signed: bool = False, clip_percentile: float = 99.0) -> np.ndarray:
-        return heatmap(self.attribution, signed=signed, clip_percentile=clip_percentile)
+        return method_label(self.method, self.noise_tunnel)
 
     def to_dict(self) -> dict:
         """JSON-friendly (the map's shape and statistics, not the map)."""
@@ -108,88 +75,6 @@ def _jsonable(params: dict) -> dict:
         out[k] = v if isinstance(v, (int, float, str, bool, type(None))) else \
             list(v) if isinstance(v, (tuple, list)) else str(v)
     return out
-
-
-# -- model preparation -------------------------------------------------------------------------
-
-class _PerCallReLU(nn.Module):
-    """Stands in for a ReLU module called `n` times per forward pass: the k-th call goes to its
-    own `nn.ReLU` child, so hooks that keep per-module state (DeepLift) see each call once."""
-
-    def __init__(self, n: int):
-        super().__init__()
-        self.relus = nn.ModuleList(nn.ReLU(inplace=False) for _ in range(n))
-        self.calls = 0
-
-    def forward(self, x):
-        relu = self.relus[self.calls % len(self.relus)]
-        self.calls += 1
-        return relu(x)
-
-
-def _reset_calls(module: nn.Module, _inputs) -> None:
-    for m in module.modules():
-        if isinstance(m, _PerCallReLU):
-            m.calls = 0
-
-
-def prepare_model(model: nn.Module, input_shape: Sequence[int] | None = None) -> nn.Module:
-    """A copy of `model` in eval mode whose ReLUs are not in place, with every ReLU module that
-    is called more than once per forward pass split into one module per call."""
-    twin = copy.deepcopy(model).eval()
-    for m in twin.modules():
-        if isinstance(m, nn.ReLU):
-            m.inplace = False
-    shape = tuple(input_shape) if input_shape is not None else _default_shape(twin)
-    counts: dict[nn.Module, int] = {}
-
-    def count(module, _inputs):
-        counts[module] = counts.get(module, 0) + 1
-
-    relus = [m for m in twin.modules() if isinstance(m, nn.ReLU)]
-    handles = [m.register_forward_pre_hook(count) for m in relus]
-    try:
-        p = next(twin.parameters(), None)
-        device = p.device if p is not None else torch.device("cpu")
-        with torch.no_grad():
-            twin(torch.zeros((1, *shape), device=device))
-    finally:
-        for h in handles:
-            h.remove()
-    shared = {m: n for m, n in counts.items() if n > 1}
-    if shared:
-        for parent in list(twin.modules()):
-            for name, child in list(parent.named_children()):
-                if child in shared:
-                    setattr(parent, name, _PerCallReLU(shared[child]))
-        twin.register_forward_pre_hook(_reset_calls)
-    return twin
-
-
-def _default_shape(model: nn.Module) -> tuple[int, int, int]:
-    spec = getattr(model, "spec", None)
-    if spec is not None and getattr(spec, "default_input", None):
-        return tuple(spec.default_input)
-    first = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-    return (first.in_channels if first is not None else 3, 64, 64)
-
-
-def default_layer(model: nn.Module) -> str:
-    """The last residual block (or, for other nets, the last conv layer)."""
-    blocks = block_names(model)
-    if blocks:
-        return blocks[-1]
-    convs = [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-    if not convs:
-        raise ValueError("this model has no conv layer for Grad-CAM")
-    return convs[-1]
-
-
-def _module(model: nn.Module, name: str) -> nn.Module:
-    modules = dict(model.named_modules())
-    if name not in modules or not name:
-        raise KeyError(f"no layer '{name}' in this model (e.g. {', '.join(block_names(model)[-3:])})")
-    return modules[name]
 
 
 # -- baselines ---------------------------------------------------------------------------------
@@ -225,45 +110,18 @@ def make_baseline(x: torch.Tensor, kind: str | float, *, mean: Sequence[float] |
 # -- attribution -------------------------------------------------------------------------------
 
 class _Counter:
-    """Counts forward passes (one per internal batch), reports progress, raises Cancelled."""
+    """Counts forward passes (one per internal batch) and reports each: a cancellation point."""
 
-    def __init__(self, total: int, message: str, progress: Progress | None,
-                 should_stop: Callable[[], bool] | None):
-        self.done, self.total, self.message = 0, max(1, total), message
-        self.progress, self.should_stop = progress, should_stop
-
-    def check(self) -> None:
-        if self.should_stop is not None and self.should_stop():
-            raise Cancelled(f"{self.message}: cancelled")
+    def __init__(self, total: int, text: str, progress: Progress):
+        self.done, self.total, self.text = 0, max(1, total), text
+        self.progress = progress
 
     def step(self) -> None:
-        self.check()
-        if self.progress is not None:
-            self.progress(min(self.done, self.total), self.total, self.message)
+        self.progress(min(self.done, self.total), self.total, self.text)
         self.done += 1
 
     def finish(self) -> None:
-        if self.progress is not None:
-            self.progress(self.total, self.total, self.message)
-
-
-def _fill_params(method: str, noise_tunnel: str | None, params: dict) -> dict:
-    if method not in METHODS:
-        raise ValueError(f"unknown attribution method '{method}' (choose {', '.join(METHODS)})")
-    allowed = dict(DEFAULT_PARAMS[method])
-    if noise_tunnel is not None:
-        if noise_tunnel not in NOISE_TUNNELS:
-            raise ValueError(f"unknown noise tunnel '{noise_tunnel}' (choose "
-                             f"{', '.join(NOISE_TUNNELS)})")
-        if method not in NOISE_TUNNEL_METHODS:
-            raise ValueError(f"{method} cannot be wrapped in a noise tunnel")
-        allowed.update(NOISE_TUNNEL_DEFAULTS)
-    unknown = set(params) - set(allowed)
-    if unknown:
-        raise ValueError(f"{method} takes no parameter(s) {', '.join(sorted(unknown))} "
-                         f"(it takes {', '.join(allowed) or 'none'})")
-    allowed.update({k: v for k, v in params.items() if v is not None or k == "layer"})
-    return allowed
+        self.progress(self.total, self.total, self.text)
 
 
 def _expected_passes(method: str, p: dict, x: torch.Tensor) -> int:
@@ -307,10 +165,10 @@ def _build(method: str, fwd: Callable, model: nn.Module, p: dict):
     if method == "occlusion":
         return ca.Occlusion(fwd), {"perturbations_per_eval": int(p["perturbations_per_eval"])}
     if method == "layer_gradcam":
-        return ca.LayerGradCam(fwd, _module(model, p["layer"])), {
+        return ca.LayerGradCam(fwd, find_layer(model, p["layer"])), {
             "relu_attributions": bool(p["relu"])}
     if method == "guided_gradcam":
-        return ca.GuidedGradCam(model, _module(model, p["layer"])), {
+        return ca.GuidedGradCam(model, find_layer(model, p["layer"])), {
             "interpolate_mode": p["interpolate_mode"]}
     raise ValueError(method)
 
@@ -322,18 +180,21 @@ def predicted_class(model: nn.Module, x: torch.Tensor) -> int:
 
 def attribute(model: nn.Module, x: torch.Tensor, method: str, *, target: int | str | None = None,
               noise_tunnel: str | None = None, mean: Sequence[float] | None = None,
-              std: Sequence[float] | None = None, progress: Progress | None = None,
-              should_stop: Callable[[], bool] | None = None,
+              std: Sequence[float] | None = None,
+              progress: Progress | ProgressFn | None = None, text: str | None = None,
               prepared: nn.Module | None = None, **params) -> AttributionResult:
     """One attribution map for one image.
 
     `x`: C x H x W (or 1 x C x H x W) normalised input; `target`: a class index, or None /
     "pred" for the predicted class; `mean`/`std`: the normalisation, so that the "black"
-    baseline is a black image; `prepared`: a `prepare_model(model)` copy to reuse (methods in
-    `COPY_METHODS` make one otherwise). Parameters (defaults in `DEFAULT_PARAMS`, plus
-    `NOISE_TUNNEL_DEFAULTS` with a noise tunnel) are checked by name. Raises `Cancelled`.
+    baseline is a black image; `progress`: told of every internal batch (under `text`, by
+    default the method's label), and the way to cancel; `prepared`: a `prepare_model(model)`
+    copy to reuse (methods in `COPY_METHODS` make one otherwise). Parameters (defaults in
+    `DEFAULT_PARAMS`, plus `NOISE_TUNNEL_DEFAULTS` with a noise tunnel) are checked by name.
+    Raises `Cancelled`.
     """
-    p = _fill_params(method, noise_tunnel, params)
+    p = fill_params(method, noise_tunnel, params)
+    progress = Progress.of(progress)
     start = time.perf_counter()
     try:
         dev = next(model.parameters()).device
@@ -351,11 +212,12 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, *, target: int | s
             net = prepared if prepared is not None else prepare_model(model, x.shape[1:])
         else:
             net = model
-        if method in ("layer_gradcam", "guided_gradcam") and p["layer"] is None:
+        if method in GRADCAM_METHODS and p["layer"] is None:
             p["layer"] = default_layer(model)
-        label = METHOD_LABELS[method] + (f" + {noise_tunnel}" if noise_tunnel else "")
-        counter = _Counter(_expected_passes(method, p, x), label, progress, should_stop)
-        counter.check()
+        counter = _Counter(_expected_passes(method, p, x), text or method_label(method, noise_tunnel),
+                           progress)
+        progress.check()
+        # the copy's forward passes are counted by a hook; the model's own through `fwd`
         hook = net.register_forward_pre_hook(lambda *_: counter.step()) \
             if net is not model else None
 
@@ -363,45 +225,11 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, *, target: int | s
             counter.step()
             return model(inp)
 
-        algo, kwargs = _build(method, fwd, net, p)
-        if "baseline" in p:
-            base = make_baseline(x, p["baseline"], mean=mean, std=std, seed=p.get("seed", 0))
-            if method == "occlusion":
-                kwargs["baselines"] = base
-                kwargs["sliding_window_shapes"] = (x.shape[1], int(p["window"]),
-                                                   int(p["window"]))
-                kwargs["strides"] = (x.shape[1], int(p["stride"]), int(p["stride"]))
-            else:
-                kwargs["baselines"] = base
-        delta = None
-        np_state = np.random.get_state()  # GradientSHAP draws its alphas with numpy
         try:
-            with torch.enable_grad(), torch.random.fork_rng(devices=_rng_devices(dev)):
-                torch.manual_seed(int(p.get("seed", 0)))
-                np.random.seed(int(p.get("seed", 0)))
-                if noise_tunnel is not None:
-                    import captum.attr as ca
-
-                    out = ca.NoiseTunnel(algo).attribute(
-                        x, nt_type=noise_tunnel, nt_samples=int(p["nt_samples"]),
-                        nt_samples_batch_size=p["nt_batch_size"], stdevs=float(p["nt_stdevs"]),
-                        draw_baseline_from_distrib=method == "gradient_shap", target=target,
-                        **kwargs)
-                elif method == "integrated_gradients":
-                    out, d = algo.attribute(x, target=target, return_convergence_delta=True,
-                                            **kwargs)
-                    delta = float(d.abs().max())
-                else:
-                    out = algo.attribute(x, target=target, **kwargs)
+            out, delta = _run_captum(method, fwd, net, x, target, noise_tunnel, p, mean, std)
         finally:
-            np.random.set_state(np_state)
             if hook is not None:
                 hook.remove()
-        if method == "layer_gradcam":
-            import captum.attr as ca
-
-            out = ca.LayerAttribution.interpolate(out, tuple(x.shape[-2:]),
-                                                  interpolate_mode=p["interpolate_mode"])
         counter.finish()
     finally:
         model.train(was_training)
@@ -411,188 +239,44 @@ def attribute(model: nn.Module, x: torch.Tensor, method: str, *, target: int | s
                              noise_tunnel=noise_tunnel, forward_passes=counter.done)
 
 
+def _run_captum(method: str, fwd: Callable, net: nn.Module, x: torch.Tensor, target: int,
+                noise_tunnel: str | None, p: dict, mean: Sequence[float] | None,
+                std: Sequence[float] | None) -> tuple[torch.Tensor, float | None]:
+    """The map (1 x C x H x W, Grad-CAM's at the input size) and IG's convergence delta; the
+    random parts are seeded with `p["seed"]` without disturbing the caller's generators."""
+    import captum.attr as ca
+
+    algo, kwargs = _build(method, fwd, net, p)
+    if "baseline" in p:
+        kwargs["baselines"] = make_baseline(x, p["baseline"], mean=mean, std=std,
+                                            seed=p.get("seed", 0))
+    if method == "occlusion":
+        kwargs["sliding_window_shapes"] = (x.shape[1], int(p["window"]), int(p["window"]))
+        kwargs["strides"] = (x.shape[1], int(p["stride"]), int(p["stride"]))
+    delta = None
+    np_state = np.random.get_state()  # GradientSHAP draws its alphas with numpy
+    try:
+        with torch.enable_grad(), torch.random.fork_rng(devices=_rng_devices(x.device)):
+            torch.manual_seed(int(p.get("seed", 0)))
+            np.random.seed(int(p.get("seed", 0)))
+            if noise_tunnel is not None:
+                out = ca.NoiseTunnel(algo).attribute(
+                    x, nt_type=noise_tunnel, nt_samples=int(p["nt_samples"]),
+                    nt_samples_batch_size=p["nt_batch_size"], stdevs=float(p["nt_stdevs"]),
+                    target=target, **kwargs)
+            elif method == "integrated_gradients":
+                out, d = algo.attribute(x, target=target, return_convergence_delta=True,
+                                        **kwargs)
+                delta = float(d.abs().max())
+            else:
+                out = algo.attribute(x, target=target, **kwargs)
+    finally:
+        np.random.set_state(np_state)
+    if method == "layer_gradcam":
+        out = ca.LayerAttribution.interpolate(out, tuple(x.shape[-2:]),
+                                              interpolate_mode=p["interpolate_mode"])
+    return out, delta
+
+
 def _rng_devices(dev: torch.device) -> list:
     return [dev] if dev.type == "cuda" else []
-
-
-# -- sanity check (Adebayo et al. 2018) --------------------------------------------------------
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman rank correlation of two arrays (flattened; ties get their average rank)."""
-    ra, rb = _ranks(np.ravel(a)), _ranks(np.ravel(b))
-    ra, rb = ra - ra.mean(), rb - rb.mean()
-    den = math.sqrt(float((ra * ra).sum()) * float((rb * rb).sum()))
-    return float((ra * rb).sum() / den) if den > 0 else 0.0
-
-
-def _ranks(v: np.ndarray) -> np.ndarray:
-    order = np.argsort(v, kind="mergesort")
-    sorted_v = v[order]
-    ranks = np.empty(len(v), dtype=np.float64)
-    # average ranks over runs of equal values
-    starts = np.flatnonzero(np.r_[True, sorted_v[1:] != sorted_v[:-1]])
-    ends = np.r_[starts[1:], len(v)]
-    avg = (starts + ends - 1) / 2.0
-    ranks[order] = np.repeat(avg, ends - starts)
-    return ranks
-
-
-@dataclass
-class SanityStep:
-    randomized: str  # the module re-initialised at this step ("fc", "layer4", ...)
-    spearman_abs: float  # rank correlation of |map| with the original |map|
-    spearman_signed: float  # rank correlation of the signed maps
-
-
-@dataclass
-class SanityReport:
-    method: str
-    noise_tunnel: str | None
-    target: int
-    steps: list[SanityStep] = field(default_factory=list)
-    threshold: float = 0.8
-
-    @property
-    def flagged(self) -> bool:
-        """The maps stay similar (rank correlation above `threshold`) after at least half of
-        the network was randomised: the method does not depend much on the weights."""
-        late = self.steps[len(self.steps) // 2:] if len(self.steps) > 1 else self.steps
-        return any(s.spearman_abs > self.threshold for s in late)
-
-    def to_dict(self) -> dict:
-        return {"method": self.method, "noise_tunnel": self.noise_tunnel, "target": self.target,
-                "threshold": self.threshold, "flagged": self.flagged,
-                "steps": [vars(s) for s in self.steps]}
-
-
-def randomization_order(model: nn.Module) -> list[str]:
-    """Top-level modules with parameters, from the head down (fc, layer4, ..., bn1, conv1)."""
-    return [n for n, m in reversed(list(model.named_children()))
-            if any(True for _ in m.parameters())]
-
-
-def _reinit(module: nn.Module) -> None:
-    for m in module.modules():
-        if m is not module or not any(True for _ in m.children()):
-            reset = getattr(m, "reset_parameters", None)
-            if callable(reset):
-                reset()
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-            nn.init.normal_(m.weight, 1.0, 0.1)
-            nn.init.normal_(m.bias, 0.0, 0.1)
-
-
-def _map2d(a: np.ndarray, absolute: bool) -> np.ndarray:
-    return np.abs(a).sum(0) if absolute else a.sum(0)
-
-
-def cascading_randomization(model: nn.Module, x: torch.Tensor, method: str, *,
-                            target: int | str | None = None, noise_tunnel: str | None = None,
-                            layers: Sequence[str] | None = None, threshold: float = 0.8,
-                            seed: int = 0, mean: Sequence[float] | None = None,
-                            std: Sequence[float] | None = None,
-                            progress: Progress | None = None,
-                            should_stop: Callable[[], bool] | None = None,
-                            **params) -> SanityReport:
-    """Re-initialise `layers` (default `randomization_order(model)`) one after another on a
-    copy of the model, cumulatively, recomputing the attribution after each."""
-    net = copy.deepcopy(model).eval()
-    order = list(layers) if layers is not None else randomization_order(net)
-    total = len(order) + 1
-
-    def report(i: int, msg: str) -> None:
-        if should_stop is not None and should_stop():
-            raise Cancelled("sanity check cancelled")
-        if progress is not None:
-            progress(i, total, msg)
-
-    report(0, "original model")
-    base = attribute(net, x, method, target=target, noise_tunnel=noise_tunnel, mean=mean,
-                     std=std, should_stop=should_stop, **params)
-    out = SanityReport(method=method, noise_tunnel=noise_tunnel, target=base.target,
-                       threshold=threshold)
-    ref_abs, ref_signed = _map2d(base.attribution, True), _map2d(base.attribution, False)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for i, name in enumerate(order, 1):
-            report(i, f"randomised down to {name}")
-            _reinit(_module(net, name))
-            r = attribute(net, x, method, target=base.target, noise_tunnel=noise_tunnel,
-                          mean=mean, std=std, should_stop=should_stop, **params)
-            out.steps.append(SanityStep(
-                randomized=name,
-                spearman_abs=spearman(ref_abs, _map2d(r.attribution, True)),
-                spearman_signed=spearman(ref_signed, _map2d(r.attribution, False))))
-    if progress is not None:
-        progress(total, total, "sanity check done")
-    return out
-
-
-# -- pictures ----------------------------------------------------------------------------------
-
-def heatmap(attribution: np.ndarray, *, signed: bool = False,
-            clip_percentile: float = 99.0) -> np.ndarray:
-    """H x W float32: the channel sum (signed, in [-1, 1]) or the sum of |values| (in [0, 1]),
-    scaled so that the `clip_percentile` percentile of |values| maps to 1 (clipped above)."""
-    a = np.asarray(attribution, dtype=np.float32)
-    a = a if a.ndim == 2 else (a.sum(0) if signed else np.abs(a).sum(0))
-    mag = np.abs(a)
-    scale = float(np.percentile(mag, clip_percentile)) if mag.size else 0.0
-    if scale <= 0:
-        scale = float(mag.max()) if mag.size else 0.0
-    if scale <= 0:
-        return np.zeros_like(a)
-    out = a / scale
-    return np.clip(out, -1.0, 1.0) if signed else np.clip(out, 0.0, 1.0)
-
-
-def lut(name: str) -> np.ndarray:
-    """256 x 3 uint8: viridis, gray, hot (black-red-yellow-white), bwr (blue-white-red)."""
-    if name in ("viridis", "gray", "grey"):
-        return colormap_lut(name)
-    t = np.linspace(0.0, 1.0, 256)
-    if name == "hot":
-        rgb = np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)], 1)
-    elif name == "bwr":
-        rgb = np.stack([np.clip(2 * t, 0, 1), 1 - np.abs(2 * t - 1), np.clip(2 - 2 * t, 0, 1)], 1)
-    else:
-        raise ValueError(f"unknown colormap '{name}' (choose {', '.join(COLORMAPS)})")
-    return (rgb * 255 + 0.5).astype(np.uint8)
-
-
-def colorize_heatmap(heat: np.ndarray, colormap: str = "viridis",
-                     signed: bool = False) -> np.ndarray:
-    """H x W in [0, 1] (or [-1, 1] when signed) -> H x W x 3 uint8."""
-    v = (heat + 1.0) / 2.0 if signed else heat
-    return lut(colormap)[np.clip(np.round(v * 255), 0, 255).astype(np.uint8)]
-
-
-def overlay(image: np.ndarray | None, heat: np.ndarray, *, colormap: str = "viridis",
-            signed: bool = False, opacity: float = 0.6) -> np.ndarray:
-    """The coloured heat map blended over `image` (H x W x 3 or H x W uint8, same size). The
-    blend is weighted by |heat| too, so zero attribution leaves the image visible."""
-    colour = colorize_heatmap(heat, colormap, signed).astype(np.float32)
-    if image is None:
-        return colour.astype(np.uint8)
-    img = np.asarray(image)
-    img = np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3]
-    if img.shape[:2] != heat.shape:
-        raise ValueError(f"image {img.shape[:2]} and heat map {heat.shape} differ in size")
-    alpha = float(np.clip(opacity, 0.0, 1.0)) * np.clip(np.abs(heat), 0.0, 1.0)[..., None]
-    alpha = np.maximum(alpha, 0.15 * float(np.clip(opacity, 0.0, 1.0)))
-    out = img.astype(np.float32) * (1 - alpha) + colour * alpha
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def preprocessed_image(preprocess, image) -> np.ndarray:
-    """The resized, centre-cropped uint8 picture the model saw (for overlays)."""
-    return preprocess._crop(image)
-
-
-__all__ = ["ABS_COLORMAPS", "BASELINES", "COLORMAPS", "COPY_METHODS", "DEFAULT_PARAMS",
-           "METHODS", "METHOD_LABELS", "NOISE_TUNNELS", "NOISE_TUNNEL_DEFAULTS",
-           "NOISE_TUNNEL_METHODS", "SIGNED_COLORMAPS", "AttributionResult", "Cancelled",
-           "SanityReport", "SanityStep", "attribute", "cascading_randomization",
-           "colorize_heatmap", "default_layer", "heatmap", "lut", "make_baseline", "overlay",
-           "predicted_class", "prepare_model", "preprocessed_image", "randomization_order",
-           "spearman"]
