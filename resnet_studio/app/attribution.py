@@ -260,15 +260,8 @@ def _leased(models: ModelSourceCache, model, weights, request: AttributionReques
     cache keeps CPU models)."""
     from resnet_studio.core.common.device import resolve_device
 
-    if request.allow_partial:
-        # the shared cache loads strictly; a partial load is this request's alone
-        from resnet_studio.core.weights import load_model_source
-
-        lease = contextlib.nullcontext(load_model_source(
-            model, weights, allow_partial=True, download=request.download, progress=progress,
-            should_stop=lambda: progress.cancelled))
-    else:
-        lease = models.lease(model, weights, download=request.download, progress=progress)
+    lease = models.lease(model, weights, allow_partial=request.allow_partial,
+                         download=request.download, progress=progress)
     device = resolve_device(request.device)
     with lease as src:
         if device == "cpu":

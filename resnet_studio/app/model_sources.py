@@ -29,14 +29,15 @@ if TYPE_CHECKING:
 DEFAULT_SIZE = 4  # a model, its plain twin, a checkpoint and one more
 
 
-def model_key(model: str | ArchSpec | None, weights: str | Path | None) -> tuple[str, str]:
+def model_key(model: str | ArchSpec | None, weights: str | Path | None,
+              allow_partial: bool = False) -> tuple[str, str, bool]:
     if model is None:
         name = ""
     elif isinstance(model, str):
         name = model
     else:
         name = f"spec:{model.to_json(indent=None)}"
-    return name, "" if weights is None else str(weights)
+    return name, "" if weights is None else str(weights), allow_partial
 
 
 @dataclass
@@ -49,42 +50,46 @@ class ModelSourceCache:
     def __init__(self, size: int = DEFAULT_SIZE):
         self.size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, bool], _Entry] = OrderedDict()
 
     def get(self, model: str | ArchSpec | None, weights: str | Path | None = None, *,
-            download: bool = True, progress: Progress | ProgressFn | None = None) -> ModelSource:
-        """The loaded model (see `core.weights.load_model_source` for `weights`)."""
+            allow_partial: bool = False, download: bool = True,
+            progress: Progress | ProgressFn | None = None) -> ModelSource:
+        """The loaded model (see `core.weights.load_model_source` for `weights` and
+        `allow_partial`: a state_dict's tensors that fit, the rest random)."""
         from resnet_studio.core.weights import load_model_source
 
-        key = model_key(model, weights)
-        entry = self._entry(key)
+        entry = self._entry(model_key(model, weights, allow_partial))
         with entry.lock:  # one load per key; a second caller waits for the first
             if entry.source is None:
                 prog = Progress.of(progress)
-                entry.source = load_model_source(model, weights, download=download,
-                                                 progress=prog, should_stop=lambda: prog.cancelled)
+                entry.source = load_model_source(model, weights, allow_partial=allow_partial,
+                                                 download=download, progress=prog,
+                                                 should_stop=lambda: prog.cancelled)
             return entry.source
 
     @contextlib.contextmanager
     def lease(self, model: str | ArchSpec | None, weights: str | Path | None = None, *,
-              download: bool = True,
+              allow_partial: bool = False, download: bool = True,
               progress: Progress | ProgressFn | None = None) -> Iterator[ModelSource]:
         """The model, for this job alone while the `with` block runs (hooks are safe)."""
-        source = self.get(model, weights, download=download, progress=progress)
-        entry = self._entry(model_key(model, weights))
+        source = self.get(model, weights, allow_partial=allow_partial, download=download,
+                          progress=progress)
+        entry = self._entry(model_key(model, weights, allow_partial))
         with entry.lock:
             yield source
 
-    def cached(self, model: str | ArchSpec | None, weights: str | Path | None = None) -> bool:
+    def cached(self, model: str | ArchSpec | None, weights: str | Path | None = None,
+               allow_partial: bool = False) -> bool:
         with self._lock:
-            entry = self._entries.get(model_key(model, weights))
+            entry = self._entries.get(model_key(model, weights, allow_partial))
             return entry is not None and entry.source is not None
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
 
-    def _entry(self, key: tuple[str, str]) -> _Entry:
+    def _entry(self, key: tuple[str, str, bool]) -> _Entry:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
