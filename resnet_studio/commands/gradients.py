@@ -1,19 +1,20 @@
-"""`resnet-studio gradients MODEL`: gradient norms and responses through depth at initialisation."""
+"""`resnet-studio gradients MODEL`: gradient norms and responses through depth at initialisation;
+`resnet-studio gradients --run RUN`: the per-block gradient norms a training run recorded."""
 
 from __future__ import annotations
 
-import json
+HELP = "gradient norms and branch responses through depth (one forward + backward)"
+DESCRIPTION = ("One forward + backward pass at initialisation (BatchNorm in train mode) on a "
+               "random batch: the gradient at every block's input, the std of every residual "
+               "branch's response, the first-to-last-conv gradient ratio and a verdict (healthy "
+               "/ growing / exploding / shrinking / vanishing). With --run: the per-block "
+               "gradient norms a training run recorded instead.")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "gradients",
-        help="gradient norms and branch responses through depth (one forward + backward)",
-        description="One forward + backward pass at initialisation (BatchNorm in train mode) on a "
-                    "random batch: the gradient at every block's input, the std of every "
-                    "residual branch's response, the first-to-last-conv gradient ratio and a "
-                    "verdict (healthy / growing / exploding / shrinking / vanishing).")
-    p.add_argument("model", help="a preset name (see `models`) or a spec .json file")
+    p = sub.add_parser("gradients", help=HELP, description=DESCRIPTION)
+    p.add_argument("model", nargs="?",
+                   help="a preset name (see `models`) or a spec .json file (not with --run)")
     p.add_argument("--compare-plain", action="store_true",
                    help="also measure the plain twin (same weights, same batch)")
     p.add_argument("--batch", type=int, default=None, metavar="N",
@@ -23,37 +24,65 @@ def add_parser(sub) -> None:
                    help="remove every BatchNorm (the no-BN regime)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch")
     p.add_argument("--convs", action="store_true", help="also list every conv's weight gradient")
+    p.add_argument("--run", action="append", metavar="RUN",
+                   help="instead: the per-block gradient norms a run recorded while training "
+                        "(id, unique prefix or 'last'; give it twice for two runs)")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument("--csv", action="store_true",
+                   help="print the numbers as CSV (as the Gradients tab's export)")
 
 
 def _e(x: float) -> str:
     return f"{x:.3e}" if x == x else "nan"
 
 
-def run(args) -> int:
+def request_from(args):
+    """The InitRequest the flags describe."""
+    from resnet_studio.app.gradients import InitRequest
     from resnet_studio.app.models import load_spec, parse_input_shape
-    from resnet_studio.core.analysis.gradients import analyze_gradients, format_factor, without_bn
-    from resnet_studio.core.zoo import with_io
 
-    spec = load_spec(args.model)
-    shape = parse_input_shape(args.input) if args.input else None
-    if shape and len(shape) == 3 and shape[0] != spec.in_channels:
-        spec = with_io(spec, in_channels=shape[0])
-    if args.no_bn:
-        spec = without_bn(spec)
-    batch = args.batch if args.batch is not None else (128 if spec.stem == "cifar" else 16)
-    if batch < 1:
-        raise ValueError("--batch must be at least 1")
-    report = analyze_gradients(spec, compare_plain=args.compare_plain, seed=args.seed,
-                               batch_size=batch, input_shape=shape)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=1))
+    if not args.model:
+        raise ValueError("name a model, or give --run")
+    return InitRequest(spec=load_spec(args.model), batch_norm=not args.no_bn,
+                       batch_size=args.batch, seed=args.seed, compare_plain=args.compare_plain,
+                       input_shape=parse_input_shape(args.input) if args.input else None)
+
+
+def _print_runs(args) -> int:
+    from resnet_studio.app.gradients import load_gradient_runs, runs_csv, runs_json
+
+    runs = load_gradient_runs(None, args.run)
+    if args.json or args.csv:
+        print(runs_json(runs) if args.json else runs_csv(runs).rstrip("\n"))
+        return 0
+    for r in runs:
+        h = r.history
+        if not len(h):
+            print(f"{r.record.name} ({r.record.id}): no gradient norms recorded (trained "
+                  "without gradient logging)")
+            continue
+        print(f"{r.record.name} ({r.record.id}, {r.record.status}): {len(h.block_names)} blocks "
+              f"x {len(h):,} records, steps {int(h.steps[0]):,}-{int(h.steps[-1]):,}")
+        print(f"{'block':<12} {'first':>11} {'last':>11}")
+        for j, name in enumerate(h.block_names):
+            print(f"{name:<12} {_e(float(h.blocks[0, j])):>11} {_e(float(h.blocks[-1, j])):>11}")
+    return 0
+
+
+def run(args) -> int:
+    from resnet_studio.app.gradients import measure_at_init, report_csv, report_json, report_title
+    from resnet_studio.core.analysis.gradients import format_factor
+
+    if args.run:
+        return _print_runs(args)
+    report = measure_at_init(request_from(args)).report
+    if args.json or args.csv:
+        print(report_json(report) if args.json else report_csv(report).rstrip("\n"))
         return 0
 
     net, plain = report.net, report.plain
-    title = net.label + (f" vs {plain.label}" if plain else "")
-    print(f"{title}: one forward + backward at initialisation, BatchNorm "
-          f"{'in train mode (batch statistics)' if spec.norm == 'batch' else 'removed'}")
+    print(f"{report_title(report)}: one forward + backward at initialisation, BatchNorm "
+          f"{'in train mode (batch statistics)' if net.norm == 'batch' else 'removed'}")
     print(f"batch: {report.batch_source}; loss {net.loss:.4g}"
           + (f" (plain {plain.loss:.4g}); plain twin has the same weights "
              f"({len(report.shared_weights)} tensors shared)" if plain else ""))
@@ -90,7 +119,7 @@ def run(args) -> int:
         print(f"  {line}")
     for n in [net, plain] if plain else [net]:
         print(f"  {n.label}: {n.detail}")
-    if spec.norm == "batch" and not spec.preact:
+    if net.norm == "batch" and not net.preact:
         print("  (with BatchNorm in batch-statistics mode every branch response after its BN has "
               "std ≈ 1 at initialisation; try --no-bn, or trained weights, for He et al.'s Fig. 7)")
     return 0

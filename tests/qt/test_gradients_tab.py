@@ -1,19 +1,24 @@
 """Gradients tab: residual vs plain at initialisation, stored runs as heatmaps, lesion study."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from resnet_studio.app import lesion
+from resnet_studio.cli import main
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.store import RunStore
 from resnet_studio.qt.kit.tab import TabContext
-from resnet_studio.qt.tabs.gradients import tab as gt
+from resnet_studio.qt.tabs.gradients import init_view
 from resnet_studio.qt.tabs.gradients.tab import GradientsTab
 
 TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(8, 16), stem="cifar",
                 shortcut="A", num_classes=4)
 TINY_BLOCKS = ["stem", "layer1.0", "layer2.0", "head"]
+SMALL = ArchSpec(name="small", block="basic", layers=(2, 2), widths=(8, 16), stem="cifar",
+                 shortcut="A")
 
 
 @pytest.fixture
@@ -24,10 +29,10 @@ def make_tab(qtbot, tmp_path):
         t = GradientsTab(TabContext(store_path=str(tmp_path / "runs.sqlite")))
         qtbot.addWidget(t)
         t.resize(1200, 800)
-        t.batch_spin.setValue(batch)
+        t.init_view.batch_spin.setValue(batch)
         if current is not None:
             t.set_spec(current)
-            t.model_combo.setCurrentIndex(t.model_combo.findData(gt.CURRENT))
+            t.picker.choose_current()
         t.sections.setCurrentIndex(section)
         t.show()
         tabs.append(t)
@@ -36,12 +41,13 @@ def make_tab(qtbot, tmp_path):
     yield make
     for t in tabs:
         assert t.shutdown(30_000)
-        assert not t.lesion_running()
+        assert not t.lesion_view.running() and not t.is_busy()
 
 
 def wait_report(qtbot, tab, check=lambda r: True, timeout=60_000):
-    qtbot.waitUntil(lambda: tab.report is not None and check(tab.report), timeout=timeout)
-    return tab.report
+    qtbot.waitUntil(lambda: tab.state.report is not None and check(tab.state.report),
+                    timeout=timeout)
+    return tab.state.report
 
 
 def test_resnet20_vs_plain20_at_initialisation(make_tab, qtbot, monkeypatch, tmp_path):
@@ -51,24 +57,25 @@ def test_resnet20_vs_plain20_at_initialisation(make_tab, qtbot, monkeypatch, tmp
     report = wait_report(qtbot, tab)
     assert report.net.model == "resnet20" and report.plain.model == "plain_resnet20"
     assert report.batch_size == 16 and report.net.norm == "batch"
-    verdicts = tab.verdict_texts()
+    view = tab.init_view
+    verdicts = view.verdict_texts()
     assert len(verdicts) == 2
     assert all("from the last to the first layer" in v for v in verdicts)
     assert verdicts == [report.net.verdict, report.plain.verdict]
-    assert tab.residual_card.isVisible() and tab.plain_card.isVisible()
-    counts = tab.depth_plots.point_counts()
+    assert view.residual_card.isVisible() and view.plain_card.isVisible()
+    counts = view.depth_plots.point_counts()
     n_convs = len(report.net.conv_depths)
     assert n_convs == 19  # ResNet-20: the stem conv + 9 blocks x 2 (the fc is the 20th layer)
     assert counts[("weight", "residual")] == counts[("weight", "plain")] == n_convs
     assert counts[("input", "residual")] == counts[("response", "plain")] == 9
-    x, _ = tab.depth_plots.ratio_curves["weight"].getData()
+    x, _ = view.depth_plots.ratio_curves["weight"].getData()
     assert len(x) == n_convs
-    assert tab.depth_plots.plots["weight"].ctrl.logYCheck.isChecked()  # log-scale y
-    assert "resnet20" in tab.depth_plots.caption.text
+    assert view.depth_plots.plots["weight"].ctrl.logYCheck.isChecked()  # log-scale y
+    assert "resnet20" in view.depth_plots.caption.text
     assert busy == [True, False] and not tab.is_busy()
 
     # export: the figure and the numbers
-    png = tab.export_png(tmp_path / "fig")
+    png = tab.export_figure(tmp_path / "fig")
     assert png.suffix == ".png" and png.read_bytes()[:4] == b"\x89PNG"
     data = json.loads(tab.export_data(tmp_path / "g.json").read_text())
     assert data["net"]["verdict"] == report.net.verdict
@@ -78,32 +85,33 @@ def test_resnet20_vs_plain20_at_initialisation(make_tab, qtbot, monkeypatch, tmp
     assert sum(r.startswith("conv_weight_grad_norm") for r in rows) == n_convs
 
     # BatchNorm off: measured again, other numbers, other verdicts
-    tab.bn_check.setChecked(False)
+    view.bn_check.setChecked(False)
     no_bn = wait_report(qtbot, tab, lambda r: r.net.norm == "none")
     assert no_bn.plain.norm == "none" and no_bn.net.label == "resnet20 (no BN)"
     assert not np.allclose(no_bn.net.conv_grad_norms, report.net.conv_grad_norms)
-    assert tab.verdict_texts() == [no_bn.net.verdict, no_bn.plain.verdict] != verdicts
-    assert "BatchNorm off" in tab.bn_note.text()
+    assert view.verdict_texts() == [no_bn.net.verdict, no_bn.plain.verdict] != verdicts
+    assert "BatchNorm off" in view.bn_note.text()
 
     # and back: from the cache, no new measurement
     submitted = []
-    monkeypatch.setattr(tab.init_jobs, "submit", lambda *a, **k: submitted.append(a))
-    tab.bn_check.setChecked(True)
+    monkeypatch.setattr(view.job, "start", lambda *a, **k: submitted.append(a))
+    view.bn_check.setChecked(True)
     again = wait_report(qtbot, tab, lambda r: r.net.norm == "batch", timeout=5_000)
     assert again is report and not submitted
-    assert tab.verdict_texts() == verdicts
+    assert view.verdict_texts() == verdicts
 
 
 def test_current_model_from_the_sidebar(make_tab, qtbot):
     tab = make_tab(current=TINY)
     report = wait_report(qtbot, tab)
     assert report.net.model == "tiny" and report.plain.model == "plain_tiny"
-    assert tab.depth_plots.point_counts()[("weight", "residual")] == 5  # stem + 2 blocks x 2
+    view = tab.init_view
+    assert view.depth_plots.point_counts()[("weight", "residual")] == 5  # stem + 2 blocks x 2
     tab.set_spec(TINY.plain_twin())  # already plain: measured alone
     report = wait_report(qtbot, tab, lambda r: r.net.model == "plain_tiny")
-    assert report.plain is None and len(tab.verdict_texts()) == 1
-    assert "already plain" in tab.compare_label.text()
-    assert not tab.plain_card.isVisible()
+    assert report.plain is None and len(view.verdict_texts()) == 1
+    assert "already plain" in view.compare_label.text()
+    assert not view.plain_card.isVisible()
 
 
 def _trained_run(store_path) -> str:
@@ -142,34 +150,35 @@ def test_stored_runs_render_as_heatmaps_and_live_runs_refresh(make_tab, qtbot, t
     trained = _trained_run(store_path)
     live_store, live = _write_live_run(store_path, [10, 20, 30])
     tab = make_tab(section=1)
-    tab.refresh_timer.setInterval(300)  # 2 s in the app
-    qtbot.waitUntil(lambda: len(tab.runs_shown) == 1, timeout=20_000)
-    assert tab.run_a.currentData() in (trained, live)
-    tab.run_a.setCurrentIndex(tab.run_a.findData(trained))
-    qtbot.waitUntil(lambda: [r.record.id for r in tab.runs_shown] == [trained], timeout=20_000)
-    hist = tab.runs_shown[0].history
+    view, state = tab.training_view, tab.state
+    view.refresh_timer.setInterval(300)  # 2 s in the app
+    qtbot.waitUntil(lambda: len(state.runs_shown) == 1, timeout=20_000)
+    assert view.run_a.currentData() in (trained, live)
+    view.run_a.setCurrentIndex(view.run_a.findData(trained))
+    qtbot.waitUntil(lambda: [r.record.id for r in state.runs_shown] == [trained], timeout=20_000)
+    hist = state.runs_shown[0].history
     assert hist.block_names == TINY_BLOCKS and hist.steps.tolist() == [5, 10, 15, 20]
-    heat = tab.heatmaps
+    heat = view.heatmaps
     assert heat.matrices[0].shape == (4, 4)  # blocks x records
     assert heat.images[0].image.shape == (4, 4)
     np.testing.assert_allclose(heat.matrices[0], np.log10(hist.blocks.T))
-    assert not tab.refresh_timer.isActive()  # a finished run does not change
-    assert tab.selected_blocks() == ["layer1.0", "layer2.0"]  # first and last block
+    assert not view.refresh_timer.isActive()  # a finished run does not change
+    assert view.selected_blocks() == ["layer1.0", "layer2.0"]  # first and last block
     assert len(heat.line_items) == 2
 
     # the live run beside it: one colour scale for both, refreshed while it runs
-    tab.run_b.setCurrentIndex(tab.run_b.findData(live))
-    qtbot.waitUntil(lambda: len(tab.runs_shown) == 2, timeout=20_000)
+    view.run_b.setCurrentIndex(view.run_b.findData(live))
+    qtbot.waitUntil(lambda: len(state.runs_shown) == 2, timeout=20_000)
     assert heat.matrices[1].shape == (4, 3)
     lo, hi = heat.colorbar.levels()
     both = np.concatenate([heat.matrices[0].ravel(), heat.matrices[1].ravel()])
     assert lo == pytest.approx(both.min()) and hi == pytest.approx(both.max())
-    assert tab.refresh_timer.isActive()
+    assert view.refresh_timer.isActive()
     assert len(heat.line_items) == 4  # two blocks x two runs
     _add(live_store, live, [40, 50])
     qtbot.waitUntil(lambda: heat.matrices[1].shape == (4, 5), timeout=20_000)
     live_store.set_status(live, "finished")
-    qtbot.waitUntil(lambda: not tab.refresh_timer.isActive(), timeout=20_000)
+    qtbot.waitUntil(lambda: not view.refresh_timer.isActive(), timeout=20_000)
     live_store.close()
 
     data = json.loads(tab.export_data(tmp_path / "runs.json").read_text())
@@ -186,54 +195,79 @@ def test_a_run_without_gradients_says_so(make_tab, qtbot, tmp_path):
     store.add_metrics(rec.id, [(10, "train/loss", 1.0)])
     store.close()
     tab = make_tab(section=1)
-    qtbot.waitUntil(lambda: len(tab.runs_shown) == 1, timeout=20_000)
-    assert "no gradients logged" in tab.run_a.currentText()
-    assert "without gradient logging" in tab.runs_message.text()
-    assert tab.heatmaps.matrices[0].size == 0
+    qtbot.waitUntil(lambda: len(tab.state.runs_shown) == 1, timeout=20_000)
+    assert [row.has_gradients for row in tab.state.listing] == [False]
+    assert "no gradients logged" in tab.training_view.run_a.currentText()
+    assert "without gradient logging" in tab.training_view.message.text()
+    assert tab.training_view.heatmaps.matrices[0].size == 0
 
 
 def test_lesion_study_bars_and_cancel(make_tab, qtbot, monkeypatch, tmp_path):
-    monkeypatch.setitem(gt.LESION_TASKS, "templates",
-                        dict(gt.LESION_TASKS["templates"], train=128, val=64))
+    monkeypatch.setitem(lesion.TASKS, "templates",
+                        replace(lesion.TASKS["templates"], train=128, val=64))
     tab = make_tab(section=2)
-    assert tab.selected_spec().name == "resnet20"  # the default: the CIFAR depths
-    small = ArchSpec(name="small", block="basic", layers=(2, 2), widths=(8, 16), stem="cifar",
-                     shortcut="A")
-    tab.set_spec(small)  # a smaller model keeps the test quick; the code path is the same
-    tab.model_combo.setCurrentIndex(tab.model_combo.findData(gt.CURRENT))
-    tab.steps_spin.setValue(5)
-    assert tab.start_lesion()
-    assert not tab.start_lesion()  # one at a time
-    qtbot.waitUntil(lambda: not tab.lesion_running(), timeout=60_000)
-    reports = tab.lesion_reports
+    view, state = tab.lesion_view, tab.state
+    assert tab.picker.spec().name == "resnet20"  # the default: the CIFAR depths
+    tab.set_spec(SMALL)  # a smaller model keeps the test quick; the code path is the same
+    tab.picker.choose_current()
+    view.form.steps_spin.setValue(5)
+    assert view.start()
+    assert not view.start()  # one at a time
+    qtbot.waitUntil(lambda: not view.running(), timeout=60_000)
+    reports = state.lesion_reports
     assert [r.model for r in reports] == ["small", "plain_small"]
     assert [len(r.blocks) for r in reports] == [3, 3]  # 4 blocks, 1 changes the shape
-    assert len(tab.lesion_bars.bars) == 2
-    legend = tab.lesion_bars.legend_text()
+    assert len(view.bars.bars) == 2
+    legend = view.bars.legend_text()
     assert legend.count("mean drop") == 2
-    assert tab.lesion_progress.format() == "done"
+    assert state.lesion_status == "done" and view.progress.format() == "done"
     data = json.loads(tab.export_data(tmp_path / "lesion.json").read_text())
     assert len(data["reports"]) == 2
-    png = tab.export_png(tmp_path / "lesion.png")
+    png = tab.export_figure(tmp_path / "lesion.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    tab.steps_spin.setValue(100_000)
-    assert tab.start_lesion()
-    tab.lesion_cancel_button.click()  # takes effect at the next progress report
-    qtbot.waitUntil(lambda: not tab.lesion_running(), timeout=30_000)
-    assert tab.lesion_progress.format() == "cancelled"
-    assert tab.lesion_reports is reports  # the last results stay
+    view.form.steps_spin.setValue(100_000)
+    assert view.start()
+    view.cancel_button.click()  # takes effect at the next progress report
+    qtbot.waitUntil(lambda: not view.running(), timeout=30_000)
+    assert state.lesion_status == "cancelled" and view.progress.format() == "cancelled"
+    assert state.lesion_reports is reports  # the last results stay
 
 
 def test_a_failed_measurement_is_shown_and_the_tab_stays_up(make_tab, qtbot, monkeypatch):
     def boom(*_a, **_k):
         raise ValueError("the input is too small for this model")
 
-    monkeypatch.setattr(gt, "measure_at_init", boom)
+    monkeypatch.setattr(init_view, "measure_at_init", boom)
     messages = []
     tab = make_tab(current=TINY)
     tab.statusMessage.connect(messages.append)
-    qtbot.waitUntil(lambda: "Could not measure" in tab.init_message.text(), timeout=10_000)
-    assert "too small" in tab.init_message.text()
-    assert tab.report is None and not tab.residual_card.isVisible()
+    qtbot.waitUntil(lambda: "too small" in tab.state.init_error, timeout=10_000)
+    assert "Could not measure" in tab.init_view.message.text()
+    assert tab.state.report is None and not tab.init_view.residual_card.isVisible()
     assert any("could not measure" in m for m in messages)
+
+
+def test_the_tab_and_the_command_give_the_same_lesion_numbers(make_tab, qtbot, tmp_path, capsys):
+    # GUI = CLI: the tab's job and `resnet-studio lesion` call one use case with one request
+    SMALL.save(tmp_path / "small.json")
+    tab = make_tab(section=2)
+    tab.set_spec(SMALL)
+    tab.picker.choose_current()
+    tab.picker.seed_spin.setValue(3)
+    view = tab.lesion_view
+    view.form.set_value(lesion.LesionRequest(task="templates", steps=8))
+    assert view.start()
+    qtbot.waitUntil(lambda: not view.running(), timeout=60_000)
+    assert tab.state.lesion_status == "done"
+    gui = tab.state.lesion_reports
+
+    assert main(["lesion", str(tmp_path / "small.json"), "--data", "templates", "--steps", "8",
+                 "--seed", "3", "--compare-plain", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["reports"]
+    assert [r["model"] for r in cli] == [r.model for r in gui] == ["small", "plain_small"]
+    for g, c in zip(gui, cli):
+        assert [b["id"] for b in c["blocks"]] == [b.id for b in g.blocks]
+        assert [b["drop"] for b in c["blocks"]] == [b.drop for b in g.blocks]  # exactly equal
+        assert c["intact_accuracy"] == g.intact_accuracy and c["source"] == g.source
+    assert any(b.drop != 0 for g in gui for b in g.blocks)  # the numbers say something

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_studio.core.analysis.gradients import iter_blocks
+from resnet_studio.core.analysis.gradients import Column, iter_blocks
 
 
 @dataclass
@@ -52,13 +52,8 @@ class LesionReport:
     chance: float = float("nan")  # 1 / number of classes
     source: str = ""  # what the model was trained on and what it is evaluated on, in words
 
-    @property
-    def drops(self) -> np.ndarray:
-        return np.array([b.drop for b in self.blocks], dtype=np.float64)
-
-    @property
-    def accuracies(self) -> np.ndarray:
-        return np.array([b.accuracy for b in self.blocks], dtype=np.float64)
+    drops = Column("blocks", "drop")  # numpy views, for plots
+    accuracies = Column("blocks", "accuracy")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -246,10 +241,15 @@ def synthetic_task(*, size: int = 16, train: int = 4000, val: int = 1000, classe
 
     name = f"synthetic:classes={classes},size={size},train={train},val={val},seed={seed}"
     data = load_dataset(name)
-    mean = torch.tensor(data.info.mean).view(1, -1, 1, 1)
-    std = torch.tensor(data.info.std).view(1, -1, 1, 1)
-    norm = lambda x: (x.float() / 255.0 - mean) / std
+    norm = lambda x: normalise(x, data.info.mean, data.info.std)
     return norm(data.train_x), data.train_y, norm(data.val_x), data.val_y, name
+
+
+def normalise(images: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 images N x C x H x W as the model sees them: per channel (x / 255 - mean) / std."""
+    mean = torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    return (images.float() / 255.0 - mean) / std
 
 
 def template_task(*, classes: int = 10, size: int = 8, channels: int = 3, noise: float = 2.0,
@@ -272,5 +272,5 @@ def template_task(*, classes: int = 10, size: int = 8, channels: int = 3, noise:
 
 
 __all__ = ["NEAR_CHANCE", "DeletedBlock", "LesionReport", "LesionedBlock", "accuracy",
-           "block_deleted", "block_shapes", "find_block", "lesion_study", "near_chance",
+           "block_deleted", "block_shapes", "find_block", "lesion_study", "near_chance", "normalise",
            "summarize_lesion", "synthetic_task", "template_task", "train_briefly"]
