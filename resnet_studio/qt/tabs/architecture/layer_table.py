@@ -31,7 +31,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_studio.core.common.formatting import compact, millions, shape_text
+from resnet_studio.app.summary import (
+    row_label,
+    share,
+    share_text,
+    totals_text,
+    write_layers_csv,
+    write_summary_json,
+)
+from resnet_studio.core.common.formatting import compact, shape_text
 from resnet_studio.core.summary import LayerRow, ModelSummary
 
 SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values: ints / floats / strings, sorted as such
@@ -42,26 +50,6 @@ COL_NAME, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_DET
 _NUMERIC = {COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-
-
-# -- formatting -----------------------------------------------------------------------------
-
-
-
-def row_label(row: LayerRow) -> str:
-    return row.name if row.call == 1 else f"{row.name} ({row.call})"
-
-
-def _pct(part: int, total: int) -> float:
-    return 100.0 * part / total if total else 0.0
-
-
-def _pct_text(p: float) -> str:
-    if p == 0:
-        return "0%"
-    if p < 0.01:
-        return "<0.01%"
-    return f"{p:.2f}%" if p < 10 else f"{p:.1f}%"
 
 
 # -- model ----------------------------------------------------------------------------------
@@ -140,11 +128,11 @@ class LayerTableModel(QAbstractTableModel):
         if c == COL_PARAMS:
             return r.params
         if c == COL_PPCT:
-            return _pct(r.params, s.total_params)
+            return share(r.params, s.total_params)
         if c == COL_MACS:
             return r.macs
         if c == COL_MPCT:
-            return _pct(r.macs, s.total_macs)
+            return share(r.macs, s.total_macs)
         return r.detail.lower()
 
     # Qt API ------------------------------------------------------------------------------
@@ -181,11 +169,11 @@ class LayerTableModel(QAbstractTableModel):
             if c == COL_PARAMS:
                 return f"{r.params:,}"
             if c == COL_PPCT:
-                return _pct_text(_pct(r.params, s.total_params))
+                return share_text(share(r.params, s.total_params))
             if c == COL_MACS:
                 return compact(r.macs)
             if c == COL_MPCT:
-                return _pct_text(_pct(r.macs, s.total_macs))
+                return share_text(share(r.macs, s.total_macs))
             return r.detail
         if role == SORT_ROLE:
             return self._keys[index.row()][c]
@@ -208,10 +196,10 @@ class LayerTableModel(QAbstractTableModel):
         if c in (COL_PARAMS, COL_PPCT):
             note = " (counted on the first call only)" if r.call > 1 else ""
             return (f"{r.params:,} parameters{note}\n"
-                    f"{_pct(r.params, s.total_params):.3f}% of {s.total_params:,}")
+                    f"{share(r.params, s.total_params):.3f}% of {s.total_params:,}")
         if c in (COL_MACS, COL_MPCT):
             return (f"{r.macs:,} multiply-accumulates per image\n"
-                    f"{_pct(r.macs, s.total_macs):.3f}% of {s.total_macs:,}")
+                    f"{share(r.macs, s.total_macs):.3f}% of {s.total_macs:,}")
         if c == COL_SHAPE:
             n = math.prod(r.output_shape) if r.output_shape else 0
             return f"output per image: {shape_text(r.output_shape)} = {n:,} values"
@@ -435,19 +423,8 @@ class LayerTable(QWidget):
 
     def _update_footer(self) -> None:
         s = self.model.summary()
-        if s is None:
-            self.footer.setText("No model")
-            return
-        text = (f"{len(s.layers):,} layers · {millions(s.total_params)} params "
-                f"({s.total_params:,}) · {compact(s.total_macs)} MACs · "
-                f"input {shape_text(s.input_shape)} → output {shape_text(s.output_shape)}")
-        if self.proxy.is_filtered():
-            shown = self.visible_rows()
-            p = _pct(sum(r.params for r in shown), s.total_params)
-            m = _pct(sum(r.macs for r in shown), s.total_macs)
-            text += (f"\nshowing {len(shown):,} row{'s' if len(shown) != 1 else ''}: "
-                     f"{p:.1f}% of params, {m:.1f}% of MACs")
-        self.footer.setText(text)
+        shown = self.visible_rows() if self.proxy.is_filtered() else None
+        self.footer.setText("No model" if s is None else totals_text(s, shown))
 
     # -- layout -----------------------------------------------------------------------------
     def _set_default_widths(self) -> None:
@@ -496,13 +473,17 @@ class LayerTable(QWidget):
         """Writes every layer (not only the filtered ones) as CSV, atomically.
 
         Raises OSError when the file cannot be written, ValueError when no model is shown."""
-        from resnet_studio.core.common.files import write_text_atomic
-        from resnet_studio.core.summary import summary_to_csv
+        write_layers_csv(self._shown_summary(), path)
 
+    def export_json(self, path: str | Path) -> None:
+        """Writes the whole summary (layers and block graph) as JSON, as `summary --json`."""
+        write_summary_json(self._shown_summary(), path)
+
+    def _shown_summary(self) -> ModelSummary:
         s = self.model.summary()
         if s is None:
             raise ValueError("no model to export")
-        write_text_atomic(Path(path), summary_to_csv(s))
+        return s
 
 
 __all__ = ["COLUMNS", "ROW_ROLE", "SORT_ROLE", "LayerFilterProxy", "LayerTable",
