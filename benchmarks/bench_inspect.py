@@ -3,22 +3,18 @@
 Below 1 means the inspector is cheaper than the naive way of getting the same shapes.
 """
 
-import time
+import timeit
 
 import torch
 
-from resnet_studio.core.inspect import summarize
+from resnet_studio.app.summary import inspect_model
 from resnet_studio.core.models import build_model
 from resnet_studio.core.zoo import get_spec
 
 
-def best_of(fn, repeats=3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def seconds(fn, repeats: int = 3) -> float:
+    """The fastest of `repeats` single runs."""
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def real_forward(spec, shape):
@@ -31,8 +27,8 @@ def main() -> None:
     for name in ("resnet50", "wide_resnet101_2", "resnet1202"):
         spec = get_spec(name)
         shape = spec.default_input
-        ours = best_of(lambda spec=spec, shape=shape: summarize(spec, shape))
-        base = best_of(lambda spec=spec, shape=shape: real_forward(spec, shape))
+        ours = seconds(lambda spec=spec, shape=shape: inspect_model(spec, shape))
+        base = seconds(lambda spec=spec, shape=shape: real_forward(spec, shape))
         print(f"inspect_ratio[{name}] = {ours / base:.3f}  (inspector {ours:.2f} s, "
               f"real build+forward {base:.2f} s)", flush=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 
@@ -16,30 +15,22 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from resnet_studio.app.models import load_spec, parse_input_shape
-    from resnet_studio.core.inspect import summarize
-    from resnet_studio.core.summary import summary_to_csv
-    from resnet_studio.core.zoo import with_io
+    from resnet_studio.app.models import load_spec
+    from resnet_studio.app.summary import inspect_model, row_label, summary_json, write_layers_csv
 
-    spec = load_spec(args.model, args.plain)
-    shape = parse_input_shape(args.input) if args.input else None
-    if shape and len(shape) == 3 and shape[0] != spec.in_channels:
-        spec = with_io(spec, in_channels=shape[0])  # e.g. 1-channel MNIST into any preset
-    summary = summarize(spec, shape)
+    summary = inspect_model(load_spec(args.model, args.plain), args.input)
+    spec = summary.spec
     if args.csv:
-        from resnet_studio.core.common.files import write_text_atomic
-
-        write_text_atomic(Path(args.csv), summary_to_csv(summary))
+        write_layers_csv(summary, Path(args.csv))
     if args.json:
-        print(json.dumps(summary.to_dict(), indent=1))
+        print(summary_json(summary))
         return 0
     preact = ", pre-activation" if spec.preact else ""
     print(f"{spec.name}  ({spec.depth} layers, {spec.block} blocks, shortcut {spec.shortcut}{preact})"
           f"  input {'x'.join(map(str, summary.input_shape))}")
     print(f"{'layer':<28} {'type':<18} {'output':<14} {'params':>11} {'MACs':>15}")
     for r in summary.layers:
-        name = r.name if r.call == 1 else f"{r.name} ({r.call})"
-        print(f"{name:<28} {r.type:<18} {'x'.join(map(str, r.output_shape)):<14} "
+        print(f"{row_label(r):<28} {r.type:<18} {'x'.join(map(str, r.output_shape)):<14} "
               f"{r.params:>11,} {r.macs:>15,}")
     print(f"{'total':<28} {'':<18} {'x'.join(map(str, summary.output_shape)):<14} "
           f"{summary.total_params:>11,} {summary.total_macs:>15,}")

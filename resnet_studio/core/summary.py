@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass, field
 
 from resnet_studio.core.spec import ArchSpec
 
 Shape = tuple[int, ...]
-SHORTCUT_LABELS = {"identity": "identity", "zero_pad": "zero-pad (A)",
-                   "projection": "projection", "none": "none"}
 
 
 class InputTooSmall(ValueError):
-    pass
+    """An input the model cannot take: not C,H,W, the wrong channels, or smaller than its
+    downsampling allows."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,7 @@ class ModelSummary:
             "output_shape": list(self.output_shape),
             "total_params": self.total_params,
             "total_macs": self.total_macs,
-            "layers": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(r).items()}
-                       for r in self.layers],
+            "layers": [_listify(asdict(r)) for r in self.layers],
             "graph": {
                 "nodes": [_listify(asdict(n)) for n in self.graph.nodes],
                 "edges": [_listify(asdict(e)) for e in self.graph.edges],
@@ -118,23 +114,3 @@ class ModelSummary:
 
 def _listify(d: dict) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
-
-
-CSV_COLUMNS = ("name", "type", "output_shape", "params", "macs", "params_pct", "macs_pct",
-               "detail", "block", "stage")
-
-
-def summary_to_csv(summary: ModelSummary) -> str:
-    """The layer table as CSV, with each row's share of the totals."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    tp, tm = max(summary.total_params, 1), max(summary.total_macs, 1)
-    for r in summary.layers:
-        w.writerow([r.name if r.call == 1 else f"{r.name}#{r.call}", r.type,
-                    "x".join(map(str, r.output_shape)), r.params, r.macs,
-                    f"{100 * r.params / tp:.4f}", f"{100 * r.macs / tm:.4f}", r.detail,
-                    r.block or "", r.stage or ""])
-    w.writerow(["TOTAL", "", "x".join(map(str, summary.output_shape)), summary.total_params,
-                summary.total_macs, "100", "100", "", "", ""])
-    return buf.getvalue()

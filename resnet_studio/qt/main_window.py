@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 from resnet_studio import __version__
 from resnet_studio.core.common.formatting import compact
 from resnet_studio.core.spec import ArchSpec
-from resnet_studio.core.zoo import with_io
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
 from resnet_studio.qt.kit.settings import Settings
 from resnet_studio.qt.kit.tab import Tab, TabContext
@@ -30,9 +29,9 @@ MAX_RECENT = 8
 
 
 def _summarize(spec, shape, progress):
-    from resnet_studio.core.inspect import summarize
+    from resnet_studio.app.summary import inspect_model
 
-    return summarize(spec, shape)
+    return inspect_model(spec, shape, progress=progress)
 
 
 def _load_runtime(progress):
@@ -204,8 +203,7 @@ class MainWindow(QMainWindow):
 
     # -- model summaries --------------------------------------------------------------------
     def _request_summary(self, spec: ArchSpec, shape) -> None:
-        if shape and shape[0] != spec.in_channels:
-            spec = with_io(spec, in_channels=shape[0])  # 1-channel data works with any preset
+        # The worker adapts the model to the input's channels, as `resnet-studio summary` does.
         self._pending = (spec, shape)
         self.model_label.setText(spec.name)
         if self.runtime is None:

@@ -6,12 +6,13 @@ import pytest
 import torch
 from torch import nn
 
+from resnet_studio.app.summary import layers_csv
 from resnet_studio.core.inspect import summarize
 from resnet_studio.core.models import build_model
-from resnet_studio.core.summary import InputTooSmall, summary_to_csv
+from resnet_studio.core.summary import InputTooSmall
 from resnet_studio.core.zoo import PRESETS, get_spec
 
-# torchvision's published GFLOPS are multiply-adds (DOMAIN.md).
+# torchvision's published GFLOPS are multiply-adds (its model docs, IMAGENET1K_V1 weights).
 TORCHVISION_GMACS = {"resnet18": 1.81, "resnet34": 3.66, "resnet50": 4.09, "resnet101": 7.80,
                      "resnet152": 11.51, "resnext50_32x4d": 4.23, "wide_resnet50_2": 11.40}
 
@@ -149,7 +150,7 @@ def test_json_and_csv_exports_hold_the_totals():
                                  "call": 1, "block": None, "stage": None}
     assert {e["shortcut"] for e in data["graph"]["edges"] if e["kind"] == "shortcut"} == {
         "identity", "zero_pad"}
-    csv_text = summary_to_csv(summary)
+    csv_text = layers_csv(summary)
     assert csv_text.splitlines()[-1].startswith("TOTAL,,10,269722,40551040")
 
 

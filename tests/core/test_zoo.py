@@ -7,7 +7,7 @@ import torchvision
 from resnet_studio.core.models import build_model, count_params
 from resnet_studio.core.zoo import PRESETS, get_spec, resolve_name
 
-# torchvision IMAGENET1K_V1 metadata (DOMAIN.md) plus the ResNeXt-101 / Wide-101 builders' counts.
+# torchvision's IMAGENET1K_V1 metadata (num_params) plus the ResNeXt-101 / Wide-101 builders.
 TORCHVISION_PARAMS = {
     "resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
     "resnet101": 44_549_160, "resnet152": 60_192_808, "resnext50_32x4d": 25_028_904,

@@ -11,7 +11,6 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from resnet_studio.core.common.formatting import compact
 from resnet_studio.qt.tabs.architecture.block_graph import COLLAPSE_OVER, BlockGraphView
 
 
@@ -265,14 +264,6 @@ def test_export_failures_raise_oserror(view, tmp_path):
 
 
 # -- small pieces ----------------------------------------------------------------------------
-def test_compact_numbers():
-    assert compact(11_689_512) == "11.7M"
-    assert compact(853_018) == "853K"
-    assert compact(1_818_558_976) == "1.82G"
-    assert compact(4_672) == "4.67K"
-    assert compact(464) == "464"
-
-
 def test_module_imports_neither_torch_nor_the_inspector():
     code = ("import sys; import resnet_studio.qt.tabs.architecture.block_graph; "
             "bad = [m for m in ('torch', 'resnet_studio.core.inspect') if m in sys.modules]; "

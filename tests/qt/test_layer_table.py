@@ -52,13 +52,14 @@ def _click_row(t: LayerTable, row: int, modifier=Qt.KeyboardModifier.NoModifier)
     t.view.selectionModel().select(t.proxy.index(row, 0), flags)
 
 
-def test_formatting_helpers():
-    assert compact(2_359_296) == "2.36M"
-    assert compact(40_551_040) == "40.6M"
-    assert compact(999_999) == "1.00M"
-    assert compact(0) == "0"
-    assert millions(269_722) == "0.27M"
-    assert millions(25_557_032) == "25.6M"
+@pytest.mark.parametrize("fmt,value,text", [
+    (compact, 2_359_296, "2.36M"), (compact, 40_551_040, "40.6M"), (compact, 999_999, "1.00M"),
+    (compact, 0, "0"), (compact, 11_689_512, "11.7M"), (compact, 853_018, "853K"),
+    (compact, 1_818_558_976, "1.82G"), (compact, 4_672, "4.67K"), (compact, 464, "464"),
+    (millions, 269_722, "0.27M"), (millions, 25_557_032, "25.6M"),
+])
+def test_numbers_as_the_table_and_graph_show_them(fmt, value, text):
+    assert fmt(value) == text
 
 
 def test_rows_cells_and_footer(table, r20):

@@ -1,4 +1,8 @@
-"""Residual blocks. Children keep torchvision's names (conv1 bn1 ... downsample)."""
+"""Residual blocks. Children keep torchvision's names and order (conv1 bn1 ... downsample), so
+its weights load unchanged; every block exposes `residual(x)` (F) and `identity(x)`.
+
+Two orderings (post-activation, He et al. 2015; pre-activation, He et al. 2016) times two
+branches (basic, bottleneck): the ordering is a base class, the branch a `block` name."""
 
 from __future__ import annotations
 
@@ -60,26 +64,53 @@ def shortcut_kind(block: nn.Module) -> str:
     return "zero_pad" if isinstance(block.downsample, ZeroPadShortcut) else "projection"
 
 
-class BasicBlock(nn.Module):
+def branch_convs(block: str, cin: int, planes: int, stride: int, groups: int = 1,
+                 width_per_group: int = 64) -> list[nn.Conv2d]:
+    """The convs of F(x), input to output. basic: two 3x3, the first one strided. bottleneck:
+    1x1 reduce, grouped 3x3, 1x1 expand (x4); torchvision's v1.5 puts the stride on the 3x3,
+    whose width is `planes` at 64 channels per group (ResNeXt and Wide ResNet change it)."""
+    if block == "basic":
+        return [conv3x3(cin, planes, stride), conv3x3(planes, planes)]
+    width = int(planes * (width_per_group / 64.0)) * groups
+    return [conv1x1(cin, width), conv3x3(width, width, stride, groups),
+            conv1x1(width, planes * Bottleneck.expansion)]
+
+
+class ResidualBlock(nn.Module):
+    """What every block shares: y = F(x) + shortcut(x), or y = F(x) for a plain block.
+
+    A subclass registers the layers of F in torchvision's names and order (`_add_layers`);
+    `downsample` comes after them, as in torchvision's state_dicts. `residual(x)` is F(x) alone
+    and `identity(x)` what the shortcut adds, so analyses get both directly."""
+
+    block = "basic"  # which convs make F: see branch_convs
     expansion = 1
+    preact = False
 
     def __init__(self, cin, planes, stride=1, *, shortcut="B", norm="batch", groups=1,
                  width_per_group=64):
         super().__init__()
-        cout = planes * self.expansion
-        self.conv1 = conv3x3(cin, planes, stride)
-        self.bn1 = norm_layer(planes, norm)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(planes, cout)
-        self.bn2 = norm_layer(cout, norm)
-        self.downsample = make_shortcut(shortcut, cin, cout, stride, norm, preact=False)
+        convs = branch_convs(self.block, cin, planes, stride, groups, width_per_group)
+        self._add_layers(convs, cin, norm)
+        cout = convs[-1].out_channels
+        self.downsample = make_shortcut(shortcut, cin, cout, stride, norm, preact=self.preact)
         self.has_shortcut = shortcut != "none"
         self.stride = stride
 
+    def _add_layers(self, convs: list[nn.Conv2d], cin: int, norm: str) -> None:
+        raise NotImplementedError
+
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """F(x): the branch alone, before the addition."""
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.bn2(self.conv2(out))
+        raise NotImplementedError
+
+    def last_norm(self) -> nn.Module:
+        """The norm that ends F(x): zero-initialised, it makes the block start as the identity."""
+        return getattr(self, f"bn{2 if self.block == 'basic' else 3}")
+
+
+class PostActBlock(ResidualBlock):
+    """He et al. 2015: conv-BN(-ReLU) inside F, a ReLU after the addition."""
 
     def identity(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.downsample is None else self.downsample(x)
@@ -90,123 +121,87 @@ class BasicBlock(nn.Module):
             out = out + self.identity(x)
         return self.relu(out)
 
-    def last_norm(self) -> nn.Module:
-        return self.bn2
+
+class BasicBlock(PostActBlock):
+    def _add_layers(self, convs, cin, norm):
+        self.conv1, self.bn1 = convs[0], norm_layer(convs[0].out_channels, norm)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2, self.bn2 = convs[1], norm_layer(convs[1].out_channels, norm)
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        return self.bn2(self.conv2(out))
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(PostActBlock):
     """torchvision's v1.5 bottleneck: the stride sits on the 3x3 conv."""
 
+    block = "bottleneck"
     expansion = 4
 
-    def __init__(self, cin, planes, stride=1, *, shortcut="B", norm="batch", groups=1,
-                 width_per_group=64):
-        super().__init__()
-        width = int(planes * (width_per_group / 64.0)) * groups
-        cout = planes * self.expansion
-        self.conv1 = conv1x1(cin, width)
-        self.bn1 = norm_layer(width, norm)
-        self.conv2 = conv3x3(width, width, stride, groups)
-        self.bn2 = norm_layer(width, norm)
-        self.conv3 = conv1x1(width, cout)
-        self.bn3 = norm_layer(cout, norm)
+    def _add_layers(self, convs, cin, norm):
+        self.conv1, self.bn1 = convs[0], norm_layer(convs[0].out_channels, norm)
+        self.conv2, self.bn2 = convs[1], norm_layer(convs[1].out_channels, norm)
+        self.conv3, self.bn3 = convs[2], norm_layer(convs[2].out_channels, norm)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = make_shortcut(shortcut, cin, cout, stride, norm, preact=False)
-        self.has_shortcut = shortcut != "none"
-        self.stride = stride
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         return self.bn3(self.conv3(out))
 
-    identity = BasicBlock.identity
-    forward = BasicBlock.forward
 
-    def last_norm(self) -> nn.Module:
-        return self.bn3
+class PreActBlock(ResidualBlock):
+    """He et al. 2016: BN-ReLU-conv order; a clean identity path, no ReLU after the add.
+    Layers: bn1 relu conv1, then bn<i> conv<i> for each further conv."""
 
+    preact = True
 
-class PreActBasicBlock(nn.Module):
-    """He et al. 2016: BN-ReLU-conv order; a clean identity path, no ReLU after the add."""
-
-    expansion = 1
-
-    def __init__(self, cin, planes, stride=1, *, shortcut="B", norm="batch", groups=1,
-                 width_per_group=64):
-        super().__init__()
-        cout = planes * self.expansion
+    def _add_layers(self, convs, cin, norm):
         self.bn1 = norm_layer(cin, norm)
         self.relu = nn.ReLU(inplace=False)  # its input is also the shortcut's input
-        self.conv1 = conv3x3(cin, planes, stride)
-        self.bn2 = norm_layer(planes, norm)
-        self.conv2 = conv3x3(planes, cout)
-        self.downsample = make_shortcut(shortcut, cin, cout, stride, norm, preact=True)
-        self.has_shortcut = shortcut != "none"
-        self.stride = stride
-
-    def _branch(self, pre: torch.Tensor) -> torch.Tensor:
-        return self.conv2(self.relu(self.bn2(self.conv1(pre))))
+        for i, conv in enumerate(convs, 1):
+            if i > 1:
+                self.add_module(f"bn{i}", norm_layer(conv.in_channels, norm))
+            self.add_module(f"conv{i}", conv)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         return self._branch(self.relu(self.bn1(x)))
 
     def identity(self, x: torch.Tensor) -> torch.Tensor:
+        return self._shortcut(x, None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = self.relu(self.bn1(x))
+        out = self._branch(pre)
+        return out + self._shortcut(x, pre) if self.has_shortcut else out
+
+    def _shortcut(self, x: torch.Tensor, pre: torch.Tensor | None) -> torch.Tensor:
         # Projections see the pre-activated input; a bare or zero-padded identity sees x itself.
         if self.downsample is None:
             return x
         if isinstance(self.downsample, ZeroPadShortcut):
             return self.downsample(x)
-        return self.downsample(self.relu(self.bn1(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = self.relu(self.bn1(x))
-        out = self._branch(pre)
-        if not self.has_shortcut:
-            return out
-        if self.downsample is None:
-            return out + x
-        if isinstance(self.downsample, ZeroPadShortcut):
-            return out + self.downsample(x)
-        return out + self.downsample(pre)
-
-    def last_norm(self) -> nn.Module:
-        return self.bn2
-
-
-class PreActBottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, cin, planes, stride=1, *, shortcut="B", norm="batch", groups=1,
-                 width_per_group=64):
-        super().__init__()
-        width = int(planes * (width_per_group / 64.0)) * groups
-        cout = planes * self.expansion
-        self.bn1 = norm_layer(cin, norm)
-        self.relu = nn.ReLU(inplace=False)
-        self.conv1 = conv1x1(cin, width)
-        self.bn2 = norm_layer(width, norm)
-        self.conv2 = conv3x3(width, width, stride, groups)
-        self.bn3 = norm_layer(width, norm)
-        self.conv3 = conv1x1(width, cout)
-        self.downsample = make_shortcut(shortcut, cin, cout, stride, norm, preact=True)
-        self.has_shortcut = shortcut != "none"
-        self.stride = stride
+        return self.downsample(self.relu(self.bn1(x)) if pre is None else pre)
 
     def _branch(self, pre: torch.Tensor) -> torch.Tensor:
         out = self.conv1(pre)
         out = self.conv2(self.relu(self.bn2(out)))
+        if self.block == "basic":
+            return out
         return self.conv3(self.relu(self.bn3(out)))
 
-    residual = PreActBasicBlock.residual
-    identity = PreActBasicBlock.identity
-    forward = PreActBasicBlock.forward
 
-    def last_norm(self) -> nn.Module:
-        return self.bn3
+class PreActBasicBlock(PreActBlock):
+    pass
 
 
-def block_class(block: str, preact: bool) -> type[nn.Module]:
+class PreActBottleneck(PreActBlock):
+    block = "bottleneck"
+    expansion = 4
+
+
+def block_class(block: str, preact: bool) -> type[ResidualBlock]:
     if preact:
         return PreActBasicBlock if block == "basic" else PreActBottleneck
     return BasicBlock if block == "basic" else Bottleneck

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -13,18 +13,16 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QScrollArea,
     QSplitter,
-    QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from resnet_studio.core.common.formatting import compact
+from resnet_studio.app.summary import parse_input
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import PRESETS
+from resnet_studio.qt.kit.palette import message_style
+from resnet_studio.qt.sidebar.preset_list import PresetList
 from resnet_studio.qt.sidebar.spec_form import SpecForm
-
-NAME_ROLE = Qt.ItemDataRole.UserRole
 
 
 class ModelSidebar(QWidget):
@@ -37,17 +35,8 @@ class ModelSidebar(QWidget):
         super().__init__(parent)
         self._base: ArchSpec = PRESETS["resnet56"].spec
         self._spec: ArchSpec = self._base
-        self._items: dict[str, QTreeWidgetItem] = {}
-
-        self.search = QLineEdit(placeholderText="Search models…", clearButtonEnabled=True)
-        self.search.textChanged.connect(self._filter)
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Model", "Params"])
-        self.tree.setRootIsDecorated(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 190)
-        self.tree.itemSelectionChanged.connect(self._preset_picked)
-        self._fill_tree()
+        self.presets = PresetList()
+        self.presets.presetPicked.connect(self._preset_picked)
 
         self.plain = QCheckBox("Plain twin (remove every shortcut)")
         self.plain.setToolTip("He et al. 2015's plain network: the same stack, no y = F(x) + x.")
@@ -57,7 +46,7 @@ class ModelSidebar(QWidget):
                                    "32² CIFAR).")
         self.input_edit.editingFinished.connect(self._emit)
         self.input_error = QLabel(objectName="inlineError", wordWrap=True)
-        self.input_error.setStyleSheet("color: #c62828;")
+        self.input_error.setStyleSheet(message_style(error=True))
         self.input_error.hide()
 
         self.form = SpecForm()
@@ -67,16 +56,15 @@ class ModelSidebar(QWidget):
         scroll.setWidget(self.form)
         QVBoxLayout(builder).addWidget(scroll)
 
+        input_row = QFormLayout()
+        input_row.addRow("Input (C, H, W):", self.input_edit)
         top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.search)
-        top_layout.addWidget(self.tree, 1)
-        top_layout.addWidget(self.plain)
-        row = QFormLayout()
-        row.addRow("Input (C, H, W):", self.input_edit)
-        top_layout.addLayout(row)
-        top_layout.addWidget(self.input_error)
+        column = QVBoxLayout(top)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.presets, 1)
+        column.addWidget(self.plain)
+        column.addLayout(input_row)
+        column.addWidget(self.input_error)
 
         split = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         split.addWidget(top)
@@ -89,48 +77,10 @@ class ModelSidebar(QWidget):
         self.splitter = split
 
     # -- presets ----------------------------------------------------------------------------
-    def _fill_tree(self) -> None:
-        families: dict[str, QTreeWidgetItem] = {}
-        for name, preset in PRESETS.items():
-            if preset.spec.plain:  # reached through the plain-twin switch instead
-                continue
-            parent = families.get(preset.family)
-            if parent is None:
-                parent = families[preset.family] = QTreeWidgetItem(self.tree, [preset.family])
-                parent.setFlags(parent.flags() & ~Qt.ItemFlag.ItemIsSelectable)
-                parent.setExpanded(True)
-            item = QTreeWidgetItem(parent, [name, ""])
-            item.setData(0, NAME_ROLE, name)
-            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            spec = preset.spec
-            item.setToolTip(0, f"{name}: {spec.depth} layers, {spec.block} blocks, shortcut "
-                               f"{spec.shortcut}{', pre-activation' if spec.preact else ''}\n"
-                               f"{preset.reference}{' · ' + spec.notes if spec.notes else ''}")
-            self._items[name] = item
-
     def set_param_counts(self, counts: dict[str, int]) -> None:
-        for name, item in self._items.items():
-            if name in counts:
-                item.setText(1, compact(counts[name]))
-                item.setToolTip(1, f"{counts[name]:,} parameters")
+        self.presets.set_param_counts(counts)
 
-    def _filter(self, text: str) -> None:
-        text = text.strip().lower()
-        for i in range(self.tree.topLevelItemCount()):
-            family = self.tree.topLevelItem(i)
-            visible = 0
-            for j in range(family.childCount()):
-                child = family.child(j)
-                hit = not text or text in child.text(0).lower() or text in family.text(0).lower()
-                child.setHidden(not hit)
-                visible += hit
-            family.setHidden(visible == 0)
-
-    def _preset_picked(self) -> None:
-        items = self.tree.selectedItems()
-        name = items[0].data(0, NAME_ROLE) if items else None
-        if not name:
-            return
+    def _preset_picked(self, name: str) -> None:
         self._base = PRESETS[name].spec
         self._show(self._base.plain_twin() if self.plain.isChecked() else self._base)
 
@@ -146,36 +96,29 @@ class ModelSidebar(QWidget):
 
     def _form_changed(self, spec: ArchSpec) -> None:
         self._spec = spec
-        self.plain.blockSignals(True)
-        self.plain.setChecked(spec.plain)
-        self.plain.blockSignals(False)
+        self._check_plain(spec.plain)
         self._emit()
 
     def _show(self, spec: ArchSpec) -> None:
         self._spec = spec
         self.form.set_spec(spec)
-        self.plain.blockSignals(True)
-        self.plain.setChecked(spec.plain)
-        self.plain.blockSignals(False)
+        self._check_plain(spec.plain)
         self.input_edit.setPlaceholderText(", ".join(map(str, spec.default_input)))
         self._emit()
+
+    def _check_plain(self, plain: bool) -> None:
+        """Show the plain-twin switch's state without acting on it."""
+        with QSignalBlocker(self.plain):
+            self.plain.setChecked(plain)
 
     # -- public -----------------------------------------------------------------------------
     def spec(self) -> ArchSpec:
         return self._spec
 
     def input_shape(self) -> tuple[int, ...] | None:
-        text = self.input_edit.text().strip()
-        if not text:
-            return None
-        parts = [p for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
-        try:
-            shape = tuple(int(p) for p in parts)
-        except ValueError:
-            raise ValueError(f"'{text}' is not three whole numbers C, H, W") from None
-        if len(shape) != 3 or min(shape) < 1:
-            raise ValueError("input needs three positive numbers: channels, height, width")
-        return shape
+        """The typed input size (None: the model's own); ValueError for text that is not
+        C,H,W, with the same message `resnet-studio summary --input` gives."""
+        return parse_input(self.input_edit.text())
 
     def set_input_text(self, text: str) -> None:
         self.input_edit.setText(text)
@@ -191,23 +134,16 @@ class ModelSidebar(QWidget):
         spec = PRESETS[name].spec
         if spec.plain:
             plain, name = True, name.removeprefix("plain_")
-        self.plain.blockSignals(True)
-        self.plain.setChecked(plain)
-        self.plain.blockSignals(False)
-        item = self._items.get(name)
-        if item is None:
+        self._check_plain(plain)
+        if not self.presets.select(name):
             return False
-        self.tree.blockSignals(True)
-        self.tree.setCurrentItem(item)
-        self.tree.blockSignals(False)
-        self.tree.scrollToItem(item)
-        self._preset_picked()
+        self._preset_picked(name)
         return True
 
     def set_spec(self, spec: ArchSpec) -> None:
         """Show a spec opened from a file (not a preset)."""
         self._base = spec
-        self.tree.clearSelection()
+        self.presets.clear_selection()
         self._show(spec)
 
     def _emit(self) -> None:

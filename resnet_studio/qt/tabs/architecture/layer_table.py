@@ -4,19 +4,9 @@ Imports no torch: it only reads a `ModelSummary` (plain dataclasses)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QEvent,
-    QItemSelection,
-    QItemSelectionModel,
-    QModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,245 +21,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_studio.core.common.formatting import compact, millions, shape_text
+from resnet_studio.app.summary import row_label, totals_text, write_layers_csv, write_summary_json
 from resnet_studio.core.summary import LayerRow, ModelSummary
-
-SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values: ints / floats / strings, sorted as such
-ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the source row's LayerRow
-
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "% params", "MACs", "% MACs", "Detail")
-COL_NAME, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_DETAIL = range(8)
-_NUMERIC = {COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT}
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-
-
-# -- formatting -----------------------------------------------------------------------------
-
-
-
-def row_label(row: LayerRow) -> str:
-    return row.name if row.call == 1 else f"{row.name} ({row.call})"
+from resnet_studio.qt.tabs.architecture.layer_model import (
+    COL_MACS,
+    COL_MPCT,
+    COL_NAME,
+    COL_PARAMS,
+    COL_PPCT,
+    COL_SHAPE,
+    COL_TYPE,
+    COLUMNS,
+    ROW_ROLE,
+    SORT_ROLE,
+    LayerFilterProxy,
+    LayerTableModel,
+)
 
 
-def _pct(part: int, total: int) -> float:
-    return 100.0 * part / total if total else 0.0
-
-
-def _pct_text(p: float) -> str:
-    if p == 0:
-        return "0%"
-    if p < 0.01:
-        return "<0.01%"
-    return f"{p:.2f}%" if p < 10 else f"{p:.1f}%"
-
-
-# -- model ----------------------------------------------------------------------------------
-class LayerTableModel(QAbstractTableModel):
-    """One row per `LayerRow` (one call of one leaf module). `SORT_ROLE` gives raw values.
-
-    The model sorts itself (Python's sort on precomputed keys: ~5 ms for ResNet-1202's
-    3,600 rows, where a proxy's per-comparison callbacks take a quarter of a second)."""
-
-    def __init__(self, summary: ModelSummary | None = None, parent=None):
-        super().__init__(parent)
-        self._summary: ModelSummary | None = None
-        self._rows: list[LayerRow] = []  # in the current sort order
-        self._haystack: list[str] = []  # lower-case "name type" for the filter, per row
-        self._keys: list[tuple] = []  # per row: the SORT_ROLE value of every column
-        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
-        if summary is not None:
-            self.set_summary(summary)
-
-    # data in -----------------------------------------------------------------------------
-    def set_summary(self, summary: ModelSummary | None) -> None:
-        self.beginResetModel()
-        self._summary = summary
-        rows = list(summary.layers) if summary is not None else []
-        keys = [tuple(self._sort_key(i, r, c) for c in range(len(COLUMNS)))
-                for i, r in enumerate(rows)]
-        order = self._order(keys, *self._sort)
-        self._rows = [rows[i] for i in order]
-        self._keys = [keys[i] for i in order]
-        self._haystack = [f"{r.name} {r.type}".lower() for r in self._rows]
-        self.endResetModel()
-
-    @staticmethod
-    def _order(keys: list[tuple], column: int, order: Qt.SortOrder) -> list[int]:
-        """Row positions in sorted order; equal keys keep network order (stable sorts)."""
-        network = sorted(range(len(keys)), key=lambda i: keys[i][COL_NAME])
-        if column < 0:
-            return network
-        return sorted(network, key=lambda i: keys[i][column],
-                      reverse=order == Qt.SortOrder.DescendingOrder)
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self._sort = (column, order)
-        if not self._rows:
-            return
-        self.layoutAboutToBeChanged.emit()
-        perm = self._order(self._keys, column, order)  # new row -> old row
-        old_to_new = [0] * len(perm)
-        for new, old in enumerate(perm):
-            old_to_new[old] = new
-        self._rows = [self._rows[i] for i in perm]
-        self._keys = [self._keys[i] for i in perm]
-        self._haystack = [self._haystack[i] for i in perm]
-        old = self.persistentIndexList()
-        self.changePersistentIndexList(
-            old, [self.index(old_to_new[i.row()], i.column()) for i in old])
-        self.layoutChanged.emit()
-
-    def summary(self) -> ModelSummary | None:
-        return self._summary
-
-    def layer_row(self, row: int) -> LayerRow:
-        return self._rows[row]
-
-    def haystack(self, row: int) -> str:
-        return self._haystack[row]
-
-    def _sort_key(self, i: int, r: LayerRow, c: int):
-        s = self._summary
-        if c == COL_NAME:
-            return i  # network order
-        if c == COL_TYPE:
-            return r.type.lower()
-        if c == COL_SHAPE:
-            return math.prod(r.output_shape) if r.output_shape else 0
-        if c == COL_PARAMS:
-            return r.params
-        if c == COL_PPCT:
-            return _pct(r.params, s.total_params)
-        if c == COL_MACS:
-            return r.macs
-        if c == COL_MPCT:
-            return _pct(r.macs, s.total_macs)
-        return r.detail.lower()
-
-    # Qt API ------------------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(_RIGHT if section in _NUMERIC else _LEFT)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _HEADER_TIPS[section]
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        r = self._rows[index.row()]
-        c = index.column()
-        s = self._summary
-        if role == Qt.ItemDataRole.DisplayRole:
-            if c == COL_NAME:
-                return row_label(r)
-            if c == COL_TYPE:
-                return r.type
-            if c == COL_SHAPE:
-                return shape_text(r.output_shape)
-            if c == COL_PARAMS:
-                return f"{r.params:,}"
-            if c == COL_PPCT:
-                return _pct_text(_pct(r.params, s.total_params))
-            if c == COL_MACS:
-                return compact(r.macs)
-            if c == COL_MPCT:
-                return _pct_text(_pct(r.macs, s.total_macs))
-            return r.detail
-        if role == SORT_ROLE:
-            return self._keys[index.row()][c]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(_RIGHT if c in _NUMERIC else _LEFT)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(r, c)
-        if role == ROW_ROLE:
-            return r
-        return None
-
-    def _tooltip(self, r: LayerRow, c: int) -> str:
-        s = self._summary
-        if c == COL_NAME:
-            where = [f"block {r.block}"] if r.block else []
-            if r.stage:
-                where.append(f"stage {r.stage}")
-            call = f"\ncall {r.call} of this module in the forward pass" if r.call > 1 else ""
-            return f"{r.name} ({r.type})" + (f"\n{', '.join(where)}" if where else "") + call
-        if c in (COL_PARAMS, COL_PPCT):
-            note = " (counted on the first call only)" if r.call > 1 else ""
-            return (f"{r.params:,} parameters{note}\n"
-                    f"{_pct(r.params, s.total_params):.3f}% of {s.total_params:,}")
-        if c in (COL_MACS, COL_MPCT):
-            return (f"{r.macs:,} multiply-accumulates per image\n"
-                    f"{_pct(r.macs, s.total_macs):.3f}% of {s.total_macs:,}")
-        if c == COL_SHAPE:
-            n = math.prod(r.output_shape) if r.output_shape else 0
-            return f"output per image: {shape_text(r.output_shape)} = {n:,} values"
-        if c == COL_DETAIL and r.detail:
-            return r.detail
-        return None
-
-
-_HEADER_TIPS = {
-    COL_NAME: "Qualified module name; (2) marks the second call of a reused module (e.g. ReLU)",
-    COL_TYPE: "Module class",
-    COL_SHAPE: "Output per image (channels × height × width); sorts by number of values",
-    COL_PARAMS: "Trainable parameters",
-    COL_PPCT: "Share of all trainable parameters",
-    COL_MACS: "Multiply-accumulates per image",
-    COL_MPCT: "Share of all multiply-accumulates",
-    COL_DETAIL: "Kernel, channels and stride",
-}
-
-
-class LayerFilterProxy(QSortFilterProxyModel):
-    """Keeps rows whose name or type contains every word of the filter (case-insensitive)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._terms: list[str] = []
-        self._params_only = False
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(False)  # the source model sorts; the proxy only filters
-
-    def set_filter(self, text: str, params_only: bool) -> None:
-        terms = text.lower().split()
-        if terms == self._terms and params_only == self._params_only:
-            return
-        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter is deprecated
-            self.beginFilterChange()
-            self._terms, self._params_only = terms, params_only
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self._terms, self._params_only = terms, params_only
-            self.invalidateFilter()
-
-    def is_filtered(self) -> bool:
-        return bool(self._terms) or self._params_only
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sorting goes to the source model; the proxy keeps its order (fast for 3,600 rows)."""
-        self.sourceModel().sort(column, order)
-
-    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
-        m: LayerTableModel = self.sourceModel()
-        if self._params_only and m.layer_row(source_row).params == 0:
-            return False
-        hay = m.haystack(source_row)
-        return all(t in hay for t in self._terms)
-
-
-# -- widget ---------------------------------------------------------------------------------
 class LayerTable(QWidget):
     """Filter bar, the table, and a totals footer. User selection emits `layersSelected`."""
 
@@ -435,19 +204,8 @@ class LayerTable(QWidget):
 
     def _update_footer(self) -> None:
         s = self.model.summary()
-        if s is None:
-            self.footer.setText("No model")
-            return
-        text = (f"{len(s.layers):,} layers · {millions(s.total_params)} params "
-                f"({s.total_params:,}) · {compact(s.total_macs)} MACs · "
-                f"input {shape_text(s.input_shape)} → output {shape_text(s.output_shape)}")
-        if self.proxy.is_filtered():
-            shown = self.visible_rows()
-            p = _pct(sum(r.params for r in shown), s.total_params)
-            m = _pct(sum(r.macs for r in shown), s.total_macs)
-            text += (f"\nshowing {len(shown):,} row{'s' if len(shown) != 1 else ''}: "
-                     f"{p:.1f}% of params, {m:.1f}% of MACs")
-        self.footer.setText(text)
+        shown = self.visible_rows() if self.proxy.is_filtered() else None
+        self.footer.setText("No model" if s is None else totals_text(s, shown))
 
     # -- layout -----------------------------------------------------------------------------
     def _set_default_widths(self) -> None:
@@ -496,13 +254,17 @@ class LayerTable(QWidget):
         """Writes every layer (not only the filtered ones) as CSV, atomically.
 
         Raises OSError when the file cannot be written, ValueError when no model is shown."""
-        from resnet_studio.core.common.files import write_text_atomic
-        from resnet_studio.core.summary import summary_to_csv
+        write_layers_csv(self._shown_summary(), path)
 
+    def export_json(self, path: str | Path) -> None:
+        """Writes the whole summary (layers and block graph) as JSON, as `summary --json`."""
+        write_summary_json(self._shown_summary(), path)
+
+    def _shown_summary(self) -> ModelSummary:
         s = self.model.summary()
         if s is None:
             raise ValueError("no model to export")
-        write_text_atomic(Path(path), summary_to_csv(s))
+        return s
 
 
 __all__ = ["COLUMNS", "ROW_ROLE", "SORT_ROLE", "LayerFilterProxy", "LayerTable",

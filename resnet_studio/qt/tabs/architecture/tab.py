@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from resnet_studio.core.common.formatting import compact, shape_text
+from resnet_studio.qt.kit.palette import muted_style
 from resnet_studio.qt.kit.tab import TabContext
 from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
 from resnet_studio.qt.tabs.architecture.layer_table import LayerTable
@@ -18,20 +20,24 @@ if TYPE_CHECKING:
 
 
 class ArchitectureTab(QWidget):
+    """The model picked in the sidebar: a headline, the block graph and the layer table.
+    The window inspects the model (app.summary.inspect_model) and hands it to `model_changed`;
+    the tab runs no work of its own."""
+
     title = "Architecture"
     statusMessage = Signal(str)
     busyChanged = Signal(bool)
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.summary: ModelSummary | None = None  # the model shown
         self.context = context or TabContext()
-        self.summary: ModelSummary | None = None
         self.graph = BlockGraphView()
         self.table = LayerTable()
         self.headline = QLabel(objectName="headline", textFormat=Qt.TextFormat.RichText)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        tools = QToolBar("Graph", iconSize=tools_icon_size())
+        tools = QToolBar("Graph", iconSize=QSize(16, 16))
         self.actions: dict[str, QAction] = {}
         for key, text, tip, slot in [
             ("fit", "Fit", "Fit the whole graph in view (double-click background)", self.graph.fit),
@@ -69,7 +75,7 @@ class ArchitectureTab(QWidget):
 
     def set_message(self, text: str) -> None:
         self.graph.set_message(text)
-        self.headline.setText(f"<span style='color:#666'>{text}</span>")
+        self.headline.setText(f"<span style='{muted_style()}'>{html.escape(text)}</span>")
 
     def set_summary(self, summary: ModelSummary) -> None:
         self.summary = summary
@@ -110,8 +116,3 @@ class ArchitectureTab(QWidget):
         if node_id:
             self.graph.select_node(node_id)
 
-
-def tools_icon_size():
-    from PySide6.QtCore import QSize
-
-    return QSize(16, 16)

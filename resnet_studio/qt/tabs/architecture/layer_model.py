@@ -1,0 +1,231 @@
+"""The layer table's data: a Qt model over a `ModelSummary`'s rows that sorts itself, and a
+proxy that filters them by name, type and "has parameters".
+
+Imports no torch: it only reads a `ModelSummary` (plain dataclasses)."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+
+from resnet_studio.app.summary import row_label, share, share_text
+from resnet_studio.core.common.formatting import compact, shape_text
+from resnet_studio.core.summary import LayerRow, ModelSummary
+
+SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values: ints / floats / strings, sorted as such
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the source row's LayerRow
+
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "% params", "MACs", "% MACs", "Detail")
+COL_NAME, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_DETAIL = range(8)
+_NUMERIC = {COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT}
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+
+# -- model ----------------------------------------------------------------------------------
+class LayerTableModel(QAbstractTableModel):
+    """One row per `LayerRow` (one call of one leaf module). `SORT_ROLE` gives raw values.
+
+    The model sorts itself (Python's sort on precomputed keys: ~5 ms for ResNet-1202's
+    3,600 rows, where a proxy's per-comparison callbacks take a quarter of a second)."""
+
+    def __init__(self, summary: ModelSummary | None = None, parent=None):
+        super().__init__(parent)
+        self._summary: ModelSummary | None = None
+        self._rows: list[LayerRow] = []  # in the current sort order
+        self._haystack: list[str] = []  # lower-case "name type" for the filter, per row
+        self._keys: list[tuple] = []  # per row: the SORT_ROLE value of every column
+        self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        if summary is not None:
+            self.set_summary(summary)
+
+    # data in -----------------------------------------------------------------------------
+    def set_summary(self, summary: ModelSummary | None) -> None:
+        self.beginResetModel()
+        self._summary = summary
+        rows = list(summary.layers) if summary is not None else []
+        keys = [tuple(self._sort_key(i, r, c) for c in range(len(COLUMNS)))
+                for i, r in enumerate(rows)]
+        order = self._order(keys, *self._sort)
+        self._rows = [rows[i] for i in order]
+        self._keys = [keys[i] for i in order]
+        self._haystack = [f"{r.name} {r.type}".lower() for r in self._rows]
+        self.endResetModel()
+
+    @staticmethod
+    def _order(keys: list[tuple], column: int, order: Qt.SortOrder) -> list[int]:
+        """Row positions in sorted order; equal keys keep network order (stable sorts)."""
+        network = sorted(range(len(keys)), key=lambda i: keys[i][COL_NAME])
+        if column < 0:
+            return network
+        return sorted(network, key=lambda i: keys[i][column],
+                      reverse=order == Qt.SortOrder.DescendingOrder)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (column, order)
+        if not self._rows:
+            return
+        self.layoutAboutToBeChanged.emit()
+        perm = self._order(self._keys, column, order)  # new row -> old row
+        old_to_new = [0] * len(perm)
+        for new, old in enumerate(perm):
+            old_to_new[old] = new
+        self._rows = [self._rows[i] for i in perm]
+        self._keys = [self._keys[i] for i in perm]
+        self._haystack = [self._haystack[i] for i in perm]
+        old = self.persistentIndexList()
+        self.changePersistentIndexList(
+            old, [self.index(old_to_new[i.row()], i.column()) for i in old])
+        self.layoutChanged.emit()
+
+    def summary(self) -> ModelSummary | None:
+        return self._summary
+
+    def layer_row(self, row: int) -> LayerRow:
+        return self._rows[row]
+
+    def haystack(self, row: int) -> str:
+        return self._haystack[row]
+
+    def _sort_key(self, i: int, r: LayerRow, c: int):
+        s = self._summary
+        if c == COL_NAME:
+            return i  # network order
+        if c == COL_TYPE:
+            return r.type.lower()
+        if c == COL_SHAPE:
+            return math.prod(r.output_shape) if r.output_shape else 0
+        if c == COL_PARAMS:
+            return r.params
+        if c == COL_PPCT:
+            return share(r.params, s.total_params)
+        if c == COL_MACS:
+            return r.macs
+        if c == COL_MPCT:
+            return share(r.macs, s.total_macs)
+        return r.detail.lower()
+
+    # Qt API ------------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(_RIGHT if section in _NUMERIC else _LEFT)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self._rows[index.row()]
+        c = index.column()
+        s = self._summary
+        if role == Qt.ItemDataRole.DisplayRole:
+            if c == COL_NAME:
+                return row_label(r)
+            if c == COL_TYPE:
+                return r.type
+            if c == COL_SHAPE:
+                return shape_text(r.output_shape)
+            if c == COL_PARAMS:
+                return f"{r.params:,}"
+            if c == COL_PPCT:
+                return share_text(share(r.params, s.total_params))
+            if c == COL_MACS:
+                return compact(r.macs)
+            if c == COL_MPCT:
+                return share_text(share(r.macs, s.total_macs))
+            return r.detail
+        if role == SORT_ROLE:
+            return self._keys[index.row()][c]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(_RIGHT if c in _NUMERIC else _LEFT)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(r, c)
+        if role == ROW_ROLE:
+            return r
+        return None
+
+    def _tooltip(self, r: LayerRow, c: int) -> str:
+        s = self._summary
+        if c == COL_NAME:
+            where = [f"block {r.block}"] if r.block else []
+            if r.stage:
+                where.append(f"stage {r.stage}")
+            call = f"\ncall {r.call} of this module in the forward pass" if r.call > 1 else ""
+            return f"{r.name} ({r.type})" + (f"\n{', '.join(where)}" if where else "") + call
+        if c in (COL_PARAMS, COL_PPCT):
+            note = " (counted on the first call only)" if r.call > 1 else ""
+            return (f"{r.params:,} parameters{note}\n"
+                    f"{share(r.params, s.total_params):.3f}% of {s.total_params:,}")
+        if c in (COL_MACS, COL_MPCT):
+            return (f"{r.macs:,} multiply-accumulates per image\n"
+                    f"{share(r.macs, s.total_macs):.3f}% of {s.total_macs:,}")
+        if c == COL_SHAPE:
+            n = math.prod(r.output_shape) if r.output_shape else 0
+            return f"output per image: {shape_text(r.output_shape)} = {n:,} values"
+        if c == COL_DETAIL and r.detail:
+            return r.detail
+        return None
+
+
+_HEADER_TIPS = {
+    COL_NAME: "Qualified module name; (2) marks the second call of a reused module (e.g. ReLU)",
+    COL_TYPE: "Module class",
+    COL_SHAPE: "Output per image (channels × height × width); sorts by number of values",
+    COL_PARAMS: "Trainable parameters",
+    COL_PPCT: "Share of all trainable parameters",
+    COL_MACS: "Multiply-accumulates per image",
+    COL_MPCT: "Share of all multiply-accumulates",
+    COL_DETAIL: "Kernel, channels and stride",
+}
+
+
+class LayerFilterProxy(QSortFilterProxyModel):
+    """Keeps rows whose name or type contains every word of the filter (case-insensitive)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._terms: list[str] = []
+        self._params_only = False
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(False)  # the source model sorts; the proxy only filters
+
+    def set_filter(self, text: str, params_only: bool) -> None:
+        terms = text.lower().split()
+        if terms == self._terms and params_only == self._params_only:
+            return
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter is deprecated
+            self.beginFilterChange()
+            self._terms, self._params_only = terms, params_only
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self._terms, self._params_only = terms, params_only
+            self.invalidateFilter()
+
+    def is_filtered(self) -> bool:
+        return bool(self._terms) or self._params_only
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting goes to the source model; the proxy keeps its order (fast for 3,600 rows)."""
+        self.sourceModel().sort(column, order)
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        m: LayerTableModel = self.sourceModel()
+        if self._params_only and m.layer_row(source_row).params == 0:
+            return False
+        hay = m.haystack(source_row)
+        return all(t in hay for t in self._terms)
+
+
+__all__ = ["COLUMNS", "ROW_ROLE", "SORT_ROLE", "LayerFilterProxy", "LayerTableModel"]
