@@ -20,8 +20,7 @@ MAX_LINES = 500
 SPLIT_PENDING = {
     "resnet_studio/core/data.py",
     "resnet_studio/core/experiments.py", "resnet_studio/core/training/trainer.py",
-    "resnet_studio/core/weights.py", "resnet_studio/qt/tabs/architecture/block_graph.py",
-    "resnet_studio/qt/tabs/architecture/layer_table.py",
+    "resnet_studio/core/weights.py",
     "resnet_studio/qt/tabs/depth_lab/tab.py",
     "resnet_studio/qt/tabs/images/feature_view.py", "resnet_studio/qt/tabs/images/tab.py",
 }

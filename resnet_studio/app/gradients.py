@@ -63,14 +63,13 @@ class InitMeasurement:
 
 def measure_at_init(request: InitRequest, progress: Progress | None = None) -> InitMeasurement:
     """Measure the request's net (and its plain twin) at initialisation."""
+    from resnet_studio.app.summary import fit_spec_to_input
     from resnet_studio.core.analysis.gradients import analyze_gradients, without_bn
-    from resnet_studio.core.zoo import with_io
 
     progress = Progress.of(progress)
     start = time.perf_counter()
-    spec, shape = request.spec, request.input_shape
-    if shape and len(shape) == 3 and shape[0] != spec.in_channels:
-        spec = with_io(spec, in_channels=shape[0])
+    shape = request.input_shape
+    spec = fit_spec_to_input(request.spec, shape)
     if not request.batch_norm:
         spec = without_bn(spec)
     batch = default_batch(spec) if request.batch_size is None else request.batch_size

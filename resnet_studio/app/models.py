@@ -1,5 +1,5 @@
-"""Naming a model the way users do: a preset ("resnet56", "plain-56"), or a spec JSON file,
-with or without its plain twin; and an input size typed as text."""
+"""Naming a model the way users do: a preset ("resnet56", "plain-56") or a spec JSON file,
+with or without its plain twin. (An input size typed as text: `app.summary.parse_input`.)"""
 
 from __future__ import annotations
 
@@ -19,11 +19,3 @@ def load_spec(model: str, plain: bool = False) -> ArchSpec:
         spec = ArchSpec.load(model)
         return spec.plain_twin() if plain else spec
     return get_spec(model, plain=plain)
-
-
-def parse_input_shape(text: str) -> tuple[int, ...]:
-    """ "3,32,32" or "3x32x32" -> (3, 32, 32)."""
-    try:
-        return tuple(int(v) for v in text.replace("x", ",").split(","))
-    except ValueError:
-        raise ValueError(f"--input must be C,H,W numbers, got '{text}'") from None

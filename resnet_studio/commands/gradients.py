@@ -39,13 +39,14 @@ def _e(x: float) -> str:
 def request_from(args):
     """The InitRequest the flags describe."""
     from resnet_studio.app.gradients import InitRequest
-    from resnet_studio.app.models import load_spec, parse_input_shape
+    from resnet_studio.app.models import load_spec
+    from resnet_studio.app.summary import parse_input
 
     if not args.model:
         raise ValueError("name a model, or give --run")
     return InitRequest(spec=load_spec(args.model), batch_norm=not args.no_bn,
                        batch_size=args.batch, seed=args.seed, compare_plain=args.compare_plain,
-                       input_shape=parse_input_shape(args.input) if args.input else None)
+                       input_shape=parse_input(args.input))
 
 
 def _print_runs(args) -> int:

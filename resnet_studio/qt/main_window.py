@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self._action(export, "Block Graph as &PNG…", lambda: self.export_dialog("png"))
         self._action(export, "Block Graph as &SVG…", lambda: self.export_dialog("svg"))
         self._action(export, "Layer Table as &CSV…", lambda: self.export_dialog("csv"))
+        self._action(export, "Summary as &JSON…", lambda: self.export_dialog("json"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -266,7 +267,8 @@ class MainWindow(QMainWindow):
         if self.architecture.summary is None:
             return
         name = self.architecture.summary.spec.name
-        suffix = {"png": "graph.png", "svg": "graph.svg", "csv": "layers.csv"}[kind]
+        suffix = {"png": "graph.png", "svg": "graph.svg", "csv": "layers.csv",
+                  "json": "summary.json"}[kind]
         path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}",
                                               str(Path(self._last_dir()) / f"{name}-{suffix}"),
                                               f"{kind.upper()} (*.{kind})")
@@ -277,7 +279,7 @@ class MainWindow(QMainWindow):
         arch = self.architecture
         try:
             {"png": arch.graph.export_png, "svg": arch.graph.export_svg,
-             "csv": arch.table.export_csv}[kind](path)
+             "csv": arch.table.export_csv, "json": arch.table.export_json}[kind](path)
         except OSError as e:
             QMessageBox.warning(self, "Export failed", f"{path}\n\n{e}")
             return False

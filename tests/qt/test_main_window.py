@@ -1,5 +1,7 @@
 """The window as a user meets it: loads, shows a model, switches, opens/saves specs, remembers."""
 
+import json
+
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -120,11 +122,12 @@ def test_open_save_recent_and_export(window, qtbot, tmp_path, monkeypatch):
     assert not w.open_spec(bad)
     assert "not valid JSON" in warnings[0]
 
-    for kind in ("png", "svg", "csv"):
+    for kind in ("png", "svg", "csv", "json"):
         out = tmp_path / f"export.{kind}"
         assert w.export(kind, str(out))
         assert out.stat().st_size > 100
     assert (tmp_path / "export.csv").read_text().splitlines()[-1].startswith("TOTAL,,10,464154")
+    assert json.loads((tmp_path / "export.json").read_text())["total_params"] == 464_154
 
 
 def test_dropping_a_spec_file_opens_it(window, qtbot, tmp_path):

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_studio.core.inspect import check_input
-from resnet_studio.core.models.blocks import PreActBasicBlock, PreActBottleneck, shortcut_kind
+from resnet_studio.core.models.blocks import PreActBlock, shortcut_kind
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.spec import ArchSpec
 
@@ -227,7 +227,7 @@ def response_module(block: nn.Module) -> nn.Module:
     """Where the branch response is read: the last norm (post-activation blocks, before the
     addition) or, for pre-activation blocks, the branch's last conv (its output is what is added)."""
     convs = [m for _, m in block.named_children() if isinstance(m, nn.Conv2d)]
-    if isinstance(block, (PreActBasicBlock, PreActBottleneck)) or not hasattr(block, "last_norm"):
+    if isinstance(block, PreActBlock) or not hasattr(block, "last_norm"):
         return convs[-1]
     return block.last_norm()
 

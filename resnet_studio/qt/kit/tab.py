@@ -1,7 +1,7 @@
 """What the main window knows of a tab: one protocol, one context handed to every tab.
 
 The window builds each tab from `TabContext`, connects `statusMessage` and `busyChanged`,
-tells it the current model with `set_model(summary)`, asks `confirm_close` before quitting and
+tells it the current model with `model_changed(summary)`, asks `confirm_close` before quitting and
 calls `shutdown` after (stop work, wait for threads). Tabs never import one another; what one
 tab offers another (an image dropped on the window, a layer clicked in the graph) goes through
 the window.
@@ -37,7 +37,7 @@ class Tab(Protocol):
     statusMessage: SignalInstance  # one line for the status bar
     busyChanged: SignalInstance  # bool: background work started / ended
 
-    def set_model(self, summary: ModelSummary) -> None:
+    def model_changed(self, summary: ModelSummary) -> None:
         """The model picked in the sidebar, inspected (spec, layers, graph)."""
 
     def confirm_close(self, parent: QWidget) -> bool:
