@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.app.experiments import describe_experiment
 from resnet_studio.core.experiments import (
     EXPERIMENT_PRESETS,
     STANDARD_DEPTHS,
@@ -50,7 +51,6 @@ from resnet_studio.core.experiments import (
     ExperimentResults,
     RunSeries,
     compute_results,
-    describe_experiment,
     grid_cells,
 )
 from resnet_studio.core.training.config import TrainConfig
