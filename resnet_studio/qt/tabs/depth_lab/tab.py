@@ -176,6 +176,7 @@ class DepthLabTab(QWidget):
             self.state.delete(exp_id)  # the store refuses a running experiment
         except (ValueError, KeyError) as e:
             self.controls.show_message(describe_error(e), error=True)
+        self._redraw()
         self.refresh_experiments()
 
     def refresh_experiments(self) -> None:
