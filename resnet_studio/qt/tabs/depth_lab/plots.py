@@ -12,15 +12,16 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from resnet_studio.core.experiments import VARIANT_LABELS, model_label
+from resnet_studio.qt.kit.palette import SERIES
+from resnet_studio.qt.kit.plotting import export_figure, layout_widget, style_plot, with_alpha
 
-# colour-blind-safe (Okabe-Ito), and the two depths of the quick demo far apart: blue vs red
-DEPTH_COLOURS = {20: "#0072b2", 32: "#009e73", 44: "#e69f00", 56: "#d55e00", 110: "#222222",
-                 1202: "#cc79a7"}
-EXTRA_COLOURS = ["#56b4e9", "#cc79a7", "#8c564b", "#7f7f7f", "#bcbd22", "#17becf"]
+# the palette's colour-blind-safe series, so the two depths of the quick demo are far apart
+# (blue vs red); depths off the paper's list take the colours after them
+DEPTH_COLOURS = dict(zip((20, 32, 44, 56, 110, 1202), SERIES))
+EXTRA_COLOURS = SERIES[len(DEPTH_COLOURS):]
 TRAIN_SMOOTHING = 0.6  # EMA weight on the logged training error (each point: one log window)
 
 
@@ -36,16 +37,15 @@ class _Curves:
     """The items of one (variant, depth): train mean, its band, test mean, its band."""
 
     def __init__(self, plot, colour: str, label: str):
-        c = QColor(colour)
-        self.train = plot.plot(pen=pg.mkPen(c, width=1.3, style=Qt.PenStyle.DashLine))
-        self.test = plot.plot(pen=pg.mkPen(c, width=3.0), name=label)
+        self.train = plot.plot(pen=pg.mkPen(colour, width=1.3, style=Qt.PenStyle.DashLine))
+        self.test = plot.plot(pen=pg.mkPen(colour, width=3.0), name=label)
         # the band edges are not drawn themselves; FillBetweenItem fills between their paths
         self.train_lo, self.train_hi = pg.PlotCurveItem(), pg.PlotCurveItem()
         self.test_lo, self.test_hi = pg.PlotCurveItem(), pg.PlotCurveItem()
         self.train_band = pg.FillBetweenItem(self.train_lo, self.train_hi,
-                                             brush=pg.mkBrush(_alpha(c, 40)))
+                                             brush=pg.mkBrush(with_alpha(colour, 40)))
         self.test_band = pg.FillBetweenItem(self.test_lo, self.test_hi,
-                                            brush=pg.mkBrush(_alpha(c, 70)))
+                                            brush=pg.mkBrush(with_alpha(colour, 70)))
         for item in (self.train_band, self.test_band):
             item.setZValue(-10)
             item.setVisible(False)
@@ -65,18 +65,10 @@ class _Curves:
             band.setVisible(show)
 
 
-def _alpha(colour: QColor, alpha: int) -> QColor:
-    c = QColor(colour)
-    c.setAlpha(alpha)
-    return c
-
-
 class DepthPlots(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True)
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
+        self.view = layout_widget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
@@ -94,19 +86,13 @@ class DepthPlots(QWidget):
         self._layout_key = key
         self.total_steps = total_steps
         self.view.clear()
-        self.panels.clear()
-        self.legends.clear()
-        self.curves.clear()
+        for items in (self.panels, self.legends, self.curves):
+            items.clear()
         first = None
         for col, v in enumerate(variants):
-            plot = self.view.addPlot(row=0, col=col)
-            plot.setTitle(f"<b>{VARIANT_LABELS[v]}</b>", size="11pt")
-            plot.setLabel("bottom", "iterations")
-            if col == 0:
-                plot.setLabel("left", "error (%)")
-            plot.showGrid(x=True, y=True, alpha=0.2)
-            plot.setDownsampling(mode="peak")
-            plot.setClipToView(True)
+            plot = style_plot(self.view.addPlot(row=0, col=col),
+                              "error (%)" if col == 0 else None, "iterations",
+                              title=VARIANT_LABELS[v], live=True)
             plot.setXRange(0, max(1, total_steps), padding=0.02)
             plot.setYRange(0, 100, padding=0)
             plot.getViewBox().setLimits(xMin=0, yMin=0, yMax=100)
@@ -181,43 +167,7 @@ class DepthPlots(QWidget):
                                           ("test_y", vy), ("band_lo", ly))}
         return out
 
-    def export(self, path: str, width: int = 1600) -> None:
-        """PNG (or any image format Qt writes) via pyqtgraph's ImageExporter; .svg via its
-        SVGExporter, or Qt's own SVG generator where that one fails (pyqtgraph 0.14 cannot
-        parse the path syntax of Qt >= 6.10's SVG writer)."""
-        import pyqtgraph.exporters as exporters
-
-        from resnet_studio.core.common.files import write_bytes_atomic
-
-        scene_item = self.view.ci
-        if path.lower().endswith(".svg"):
-            try:
-                exporters.SVGExporter(scene_item).export(path)
-            except (ValueError, IndexError):
-                write_bytes_atomic(Path(path), self._svg_bytes())
-            return
-        exp = exporters.ImageExporter(scene_item)
-        exp.parameters()["width"] = width
-        exp.parameters()["antialias"] = True
-        exp.export(path)
-
-    def _svg_bytes(self) -> bytes:
-        from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
-        from PySide6.QtGui import QPainter
-        from PySide6.QtSvg import QSvgGenerator
-
-        source = self.view.ci.sceneBoundingRect()
-        data = QByteArray()
-        buf = QBuffer(data)
-        buf.open(QIODevice.OpenModeFlag.WriteOnly)
-        gen = QSvgGenerator()
-        gen.setOutputDevice(buf)
-        gen.setSize(source.size().toSize())
-        gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
-        gen.setTitle("ResNet Studio - Depth Lab")
-        painter = QPainter(gen)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.view.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
-        painter.end()
-        buf.close()
-        return bytes(data.data())
+    def export(self, path: str | Path, width: int = 1600) -> Path:
+        """The figure as PNG or SVG (by the path's suffix), written atomically."""
+        return export_figure(self.view.ci, path, width=width,
+                             title="ResNet Studio - Depth Lab")

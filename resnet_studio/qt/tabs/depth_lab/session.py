@@ -1,6 +1,7 @@
 """One experiment (a queue of training runs) at a time on a QueueSession: the runner's listener
-posts plain records and the GUI gets them at a UI tick. Cancel one run, stop all or add a run
-from the GUI thread at any time: the runner's controls are thread-safe."""
+posts plain records on the session's thread and the GUI gets them at a UI tick. Cancel one run or
+stop all from the GUI thread at any time: the runner's controls are thread-safe. A run added
+while it runs goes through the store (`ExperimentStore.add_cell`); the runner picks it up."""
 
 from __future__ import annotations
 
@@ -88,8 +89,3 @@ class ExperimentSession(QueueSession):
             return False
         self.runner.cancel_run(index)
         return True
-
-    def add_run(self, depth: int, variant: str, seed: int = 0):
-        if self.runner is None:
-            return None
-        return self.runner.add_run(depth, variant, seed)
