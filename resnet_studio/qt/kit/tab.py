@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
 from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.qt.kit.settings import Settings
 
 if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
-    from PySide6.QtWidgets import QWidget
 
     from resnet_studio.core.summary import ModelSummary
 
@@ -45,3 +47,26 @@ class Tab(Protocol):
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Stop timers and work (writing checkpoints), wait for threads; True if all ended."""
+
+
+class TabWidget(QWidget):
+    """What every tab starts from: the window's two signals, the context, and hooks that do
+    nothing until a tab has something to do (most tabs ignore the sidebar's model or never
+    need to ask before quitting)."""
+
+    title = ""
+    statusMessage = Signal(str)
+    busyChanged = Signal(bool)
+
+    def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context or TabContext()
+
+    def model_changed(self, summary: ModelSummary) -> None:
+        pass
+
+    def confirm_close(self, parent: QWidget) -> bool:
+        return True
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        return True

@@ -5,13 +5,13 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
 
 from resnet_studio.core.common.formatting import compact, shape_text
 from resnet_studio.qt.kit.palette import muted_style
-from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
 from resnet_studio.qt.tabs.architecture.layer_table import LayerTable
 
@@ -19,19 +19,16 @@ if TYPE_CHECKING:
     from resnet_studio.core.summary import ModelSummary
 
 
-class ArchitectureTab(QWidget):
+class ArchitectureTab(TabWidget):
     """The model picked in the sidebar: a headline, the block graph and the layer table.
     The window inspects the model (app.summary.inspect_model) and hands it to `model_changed`;
     the tab runs no work of its own."""
 
     title = "Architecture"
-    statusMessage = Signal(str)
-    busyChanged = Signal(bool)
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
+        super().__init__(context, parent)
         self.summary: ModelSummary | None = None  # the model shown
-        self.context = context or TabContext()
         self.graph = BlockGraphView()
         self.table = LayerTable()
         self.headline = QLabel(objectName="headline", textFormat=Qt.TextFormat.RichText)
@@ -92,12 +89,6 @@ class ArchitectureTab(QWidget):
 
     def model_changed(self, summary: ModelSummary) -> None:
         self.set_summary(summary)
-
-    def confirm_close(self, parent: QWidget) -> bool:
-        return True
-
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        return True
 
     def set_all_stages(self, collapsed: bool) -> None:
         if self.summary is None:

@@ -39,7 +39,7 @@ from resnet_studio.app.attribution_export import render, write_map
 from resnet_studio.app.attribution_state import MAPS, SANITY, AttributionsState
 from resnet_studio.core.common.progress import Cancelled
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
-from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.attributions.display import DisplayControls
 from resnet_studio.qt.tabs.attributions.form import AttributionForm
 from resnet_studio.qt.tabs.attributions.grid import AttributionGrid
@@ -47,9 +47,7 @@ from resnet_studio.qt.tabs.attributions.inputs import InputsBox
 from resnet_studio.qt.tabs.attributions.sanity_view import SanityView
 
 
-class AttributionsTab(QWidget):
-    statusMessage = Signal(str)
-    busyChanged = Signal(bool)
+class AttributionsTab(TabWidget):
     runFinished = Signal(str)  # "done" | "cancelled" | "failed"
     cellAdded = Signal(object)  # AttributionCell
     # emitted on the job's worker thread; reaches the GUI thread queued, before the result
@@ -58,8 +56,7 @@ class AttributionsTab(QWidget):
     title = "Attributions"
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.context = context or TabContext()
+        super().__init__(context, parent)
         self.state = AttributionsState()
         self.job = Job(self)
         self.choices_job = LatestJob(self)
@@ -275,9 +272,6 @@ class AttributionsTab(QWidget):
         self.run_button.setEnabled(not busy)
         self.sanity_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy and not self.state.cancelling)
-
-    def confirm_close(self, parent: QWidget) -> bool:
-        return True
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         self.cancel()

@@ -10,14 +10,14 @@ run). What is shown lives in an `ExperimentState` (Qt-free); the runs train on a
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from resnet_studio.app.errors import describe_error
 from resnet_studio.app.experiment_state import ExperimentState
 from resnet_studio.app.experiments import GridRequest
 from resnet_studio.core.experiments import Experiment
-from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.depth_lab.experiment_list import ExperimentList
 from resnet_studio.qt.tabs.depth_lab.form import ExperimentForm
 from resnet_studio.qt.tabs.depth_lab.results_panel import ResultsPanel
@@ -25,14 +25,11 @@ from resnet_studio.qt.tabs.depth_lab.run_controls import RunControls
 from resnet_studio.qt.tabs.depth_lab.session import ExperimentSession
 
 
-class DepthLabTab(QWidget):
+class DepthLabTab(TabWidget):
     title = "Depth Lab"
-    statusMessage = Signal(str)
-    busyChanged = Signal(bool)
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.context = context or TabContext()
+        super().__init__(context, parent)
         self.store_path = self.context.store_path
         self.state = ExperimentState(self.store_path)
         self.session = ExperimentSession(self)
@@ -267,9 +264,6 @@ class DepthLabTab(QWidget):
         self._update_buttons()
 
     # -- the window ---------------------------------------------------------------------------------
-    def model_changed(self, summary) -> None:
-        pass  # the Depth Lab trains its own grid of CIFAR nets
-
     def confirm_close(self, parent: QWidget) -> bool:
         """Ask before quitting while an experiment runs; True: go ahead (it is stopped)."""
         yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No

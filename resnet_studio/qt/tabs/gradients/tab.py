@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -34,7 +33,7 @@ from PySide6.QtWidgets import (
 from resnet_studio.app.gradients import SECTIONS, GradientsState
 from resnet_studio.core.common.files import write_text_atomic
 from resnet_studio.qt.kit.plotting import export_figure
-from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.gradients.init_view import InitView
 from resnet_studio.qt.tabs.gradients.lesion_view import LesionView
 from resnet_studio.qt.tabs.gradients.model_picker import ModelPicker
@@ -47,16 +46,13 @@ DATA_FILTER = "JSON (*.json);;CSV (*.csv)"
 FIGURE_FILTER = "PNG image (*.png);;SVG image (*.svg)"
 
 
-class GradientsTab(QWidget):
+class GradientsTab(TabWidget):
     """The model/seed row and export buttons over the three views (see the module doc)."""
 
     title = "Gradients"
-    statusMessage = Signal(str)
-    busyChanged = Signal(bool)
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.context = context or TabContext()
+        super().__init__(context, parent)
         self.state = GradientsState()
         self._busy = False
 
@@ -95,9 +91,6 @@ class GradientsTab(QWidget):
     def set_spec(self, spec: ArchSpec) -> None:
         """The sidebar's model, offered as "Current model" (measured if it is chosen)."""
         self.picker.set_current(spec)
-
-    def confirm_close(self, parent: QWidget) -> bool:
-        return True
 
     # -- busy ----------------------------------------------------------------------------------
     def _update_busy(self) -> None:
