@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from resnet_studio.core.common import dataclass_json
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("imagenet", "cifar")
@@ -130,38 +132,19 @@ class ArchSpec:
 
     # -- JSON ----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["layers"] = list(self.layers)
-        d["widths"] = list(self.widths)
-        return {"format": SPEC_FORMAT, "version": SPEC_VERSION, **d}
+        return dataclass_json.to_dict(self, format_tag=SPEC_FORMAT, version=SPEC_VERSION)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
-        if not isinstance(data, dict):
-            raise SpecError("spec", "expected a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known - {"format", "version"})
-        if unknown:
-            raise SpecError("spec", f"unknown field(s): {', '.join(unknown)}")
-        if data.get("version", SPEC_VERSION) > SPEC_VERSION:
-            raise SpecError("version",
-                            f"written by a newer ResNet Studio (version {data['version']})")
-        kwargs = {k: v for k, v in data.items() if k in known}
-        for key in ("layers", "widths"):
-            if key in kwargs:
-                kwargs[key] = tuple(int(v) for v in kwargs[key])
-        return cls(**kwargs)
+        return dataclass_json.from_dict(cls, data, version=SPEC_VERSION, error=SpecError,
+                                        what="spec")
 
     @classmethod
     def from_json(cls, text: str) -> ArchSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError("spec", f"not valid JSON ({e.msg}, line {e.lineno})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(dataclass_json.parse_json(text, error=SpecError, what="spec"))
 
     def save(self, path: str | Path) -> None:
         from resnet_studio.core.common.files import write_text_atomic

@@ -70,6 +70,23 @@ def test_config_json_round_trip_and_validation():
         TrainConfig.from_dict({"learning_rate": 0.1})
 
 
+def test_spec_and_config_share_one_json_round_trip():
+    from resnet_studio.core.spec import ArchSpec, SpecError
+
+    cfg = TrainConfig.from_dict({"milestones": [0.25, 0.5], "steps": 8})
+    assert cfg.milestones == (0.25, 0.5) and isinstance(cfg.milestones, tuple)
+    spec = ArchSpec.from_dict({**TINY.to_dict(), "layers": [1.0, 2.0, 3.0]})
+    assert spec.layers == (1, 2, 3) and all(type(v) is int for v in spec.layers)
+    assert TINY.to_dict()["layers"] == [1, 1, 1] and cfg.to_dict()["milestones"] == [0.25, 0.5]
+    for cls, error, what in ((TrainConfig, ConfigError, "config"), (ArchSpec, SpecError, "spec")):
+        with pytest.raises(error, match=r"newer ResNet Studio \(version 9\)") as e:
+            cls.from_dict({"version": 9})
+        assert e.value.field == "version"
+        with pytest.raises(error, match="not valid JSON") as e:
+            cls.from_json("{")
+        assert e.value.field == what
+
+
 def test_paper_preset_is_the_paper_recipe():
     he = PRESETS["he2015_cifar"]
     assert (he.dataset, he.batch_size, he.optimizer, he.lr, he.momentum, he.weight_decay) == (

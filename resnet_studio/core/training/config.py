@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
+
+from resnet_studio.core.common import dataclass_json
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("multistep", "cosine", "constant")
@@ -110,35 +112,19 @@ class TrainConfig:
 
     # -- JSON ------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["milestones"] = list(self.milestones)
-        return {"format": CONFIG_FORMAT, "version": CONFIG_VERSION, **d}
+        return dataclass_json.to_dict(self, format_tag=CONFIG_FORMAT, version=CONFIG_VERSION)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        if not isinstance(data, dict):
-            raise ConfigError("config", "expected a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known - {"format", "version"})
-        if unknown:
-            raise ConfigError("config", f"unknown field(s): {', '.join(unknown)}")
-        if data.get("version", CONFIG_VERSION) > CONFIG_VERSION:
-            raise ConfigError("version", f"written by a newer ResNet Studio ({data['version']})")
-        kwargs = {k: v for k, v in data.items() if k in known}
-        if "milestones" in kwargs:
-            kwargs["milestones"] = tuple(float(m) for m in kwargs["milestones"])
-        return cls(**kwargs)
+        return dataclass_json.from_dict(cls, data, version=CONFIG_VERSION, error=ConfigError,
+                                        what="config")
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError("config", f"not valid JSON ({e.msg}, line {e.lineno})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(dataclass_json.parse_json(text, error=ConfigError, what="config"))
 
     def replace(self, **changes: Any) -> TrainConfig:
         return replace(self, **changes)
