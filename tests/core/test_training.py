@@ -373,3 +373,15 @@ def test_depth_check_quick_cpu():
     assert final["plain_resnet56"] > final["plain_resnet20"] + 0.1
     assert final["resnet56"] <= final["resnet20"] + 0.02
     assert math.isfinite(sum(final.values()))
+
+
+def test_the_training_modules_import_no_circle():
+    """The trainer fires the callbacks, the store re-exports the recorder: none of them may
+    come back to the module that imports it (type-checking and in-function imports count)."""
+    import grimp
+
+    graph = grimp.build_graph("resnet_studio", cache_dir=None)
+    modules = sorted(m for m in graph.modules if m.startswith("resnet_studio.core.training."))
+    circles = [(a, b) for i, a in enumerate(modules) for b in modules[i + 1:]
+               if graph.find_shortest_chain(a, b) and graph.find_shortest_chain(b, a)]
+    assert not circles

@@ -138,7 +138,7 @@ class Trainer:
             self.run_dir = Path(run_dir)
         self.run_name = run_name or f"{spec.name} on {config.dataset}"
         if store is not None:
-            from resnet_studio.core.training.store import RunRecorder
+            from resnet_studio.core.training.recorder import RunRecorder
 
             self.callbacks.append(RunRecorder(store, name=run_name, experiment_id=experiment_id))
 
