@@ -88,6 +88,9 @@ class TrainResult:
     val_error: float | None
     checkpoint: str | None  # the last good checkpoint's JSON sidecar
     message: str = ""  # for diverged / failed: what happened and what to try
+    model: str = ""  # the spec's name
+    dataset: str = ""  # the config's dataset string
+    device: str = ""  # where it trained: "CUDA NVIDIA H100", "CPU (8 threads)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
