@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
-from resnet_studio.core.common import dataclass_json
+from resnet_studio.core.common.dataclass_json import FieldError, JsonDataclass, JsonFormat
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("multistep", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-CONFIG_FORMAT = "resnet-studio/train-config"
-CONFIG_VERSION = 1
 
 
-class ConfigError(ValueError):
+class ConfigError(FieldError):
     """A bad setting; `field` names it (for inline errors in a form)."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonDataclass):
+    JSON: ClassVar[JsonFormat] = JsonFormat("resnet-studio/train-config", 1, ConfigError, "config")
+
     dataset: str = "synthetic"  # synthetic[:opts] | cifar10 | cifar100 | mnist | fashionmnist |
     #                             imagefolder:PATH (see core.data)
     steps: int = 400  # optimiser steps (iterations), as the papers count them
@@ -103,28 +97,6 @@ class TrainConfig:
         if not self.dataset.strip():
             add("dataset", "is empty")
         return errs
-
-    def validate(self) -> TrainConfig:
-        errs = self.errors()
-        if errs:
-            raise errs[0]
-        return self
-
-    # -- JSON ------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return dataclass_json.to_dict(self, format_tag=CONFIG_FORMAT, version=CONFIG_VERSION)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return dataclass_json.from_dict(cls, data, version=CONFIG_VERSION, error=ConfigError,
-                                        what="config")
-
-    @classmethod
-    def from_json(cls, text: str) -> TrainConfig:
-        return cls.from_dict(dataclass_json.parse_json(text, error=ConfigError, what="config"))
 
     def replace(self, **changes: Any) -> TrainConfig:
         return replace(self, **changes)
