@@ -14,31 +14,17 @@ from resnet_studio.app.training import (
     result_lines,
     result_message,
 )
-from resnet_studio.core.training.callbacks import Callback, EvalResult, TrainLog, TrainResult
+from resnet_studio.core.training.callbacks import EvalResult, TrainLog, TrainResult
 from resnet_studio.core.training.checkpoint import CheckpointError
-from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.store import RunStore
 from tests.helpers import TINY, TINY_DATA
-
-
-def tiny_config(**kw) -> TrainConfig:
-    base = dict(dataset=TINY_DATA, steps=20, batch_size=32, log_every=5, eval_every=10,
-                schedule="constant", device="cpu")
-    return TrainConfig(**{**base, **kw})
-
-
-class StopAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_train_batch_end(self, trainer, step):
-        if step == self.step:
-            trainer.stop()
+from tests.training_fixtures import StopAt, tiny_config
 
 
 def test_a_new_run_is_recorded_with_its_gradient_norms(tmp_path):
     path = tmp_path / "runs.sqlite"
-    request = TrainRequest(spec=TINY, config=tiny_config(), name="demo", store_path=str(path))
+    request = TrainRequest(spec=TINY, config=tiny_config(steps=20), name="demo",
+                           store_path=str(path))
     run = TrainingRun.build(request)
     result = run.run()
     assert result.status == "finished" and result.steps == 20

@@ -15,14 +15,8 @@ from resnet_studio.core.training.config import PRESETS, ConfigError, TrainConfig
 from resnet_studio.core.training.schedules import lr_at
 from resnet_studio.core.training.trainer import Trainer
 from resnet_studio.core.zoo import get_spec, with_io
-from tests.helpers import TINY, TINY_DATA
-
-
-def tiny_config(**kw) -> TrainConfig:
-    base = dict(dataset=TINY_DATA, steps=30, batch_size=32, log_every=5, eval_every=10,
-                checkpoint_every=0, schedule="multistep", warmup_steps=3, device="cpu")
-    base.update(kw)
-    return TrainConfig(**base)
+from tests.helpers import TINY
+from tests.training_fixtures import StopAt, tiny_config
 
 
 class Recorder(Callback):
@@ -186,12 +180,7 @@ def test_no_host_sync_per_step(monkeypatch):
 def test_stop_and_resume_reproduce_the_uninterrupted_run():
     cfg = tiny_config(steps=30, log_every=5, eval_every=10)
 
-    class StopAt(Callback):
-        def on_train_batch_end(self, trainer, step):
-            if step == 13:  # mid log window, mid epoch
-                trainer.stop()
-
-    first = Trainer(TINY, cfg, callbacks=[StopAt()])
+    first = Trainer(TINY, cfg, callbacks=[StopAt(13)])  # mid log window, mid epoch
     half = first.fit()
     assert half.status == "stopped" and half.steps == 13
     assert load_checkpoint(half.checkpoint).step == 13
@@ -212,12 +201,7 @@ def test_stop_and_resume_reproduce_the_uninterrupted_run():
 
 
 def test_resume_refuses_different_settings():
-    class StopAt(Callback):
-        def on_train_batch_end(self, trainer, step):
-            if step == 5:
-                trainer.stop()
-
-    r = Trainer(TINY, tiny_config(), callbacks=[StopAt()]).fit()
+    r = Trainer(TINY, tiny_config(), callbacks=[StopAt(5)]).fit()
     with pytest.raises(ConfigError, match="lr"):
         Trainer(TINY, tiny_config(lr=0.5), resume_from=r.checkpoint)
     with pytest.raises(ConfigError, match="not"):
