@@ -131,3 +131,21 @@ def test_closing_the_window_mid_training_asks_then_stops_with_a_checkpoint(qtbot
     assert not w.train.is_running()
     rec = RunStore().list_runs()[-1]
     assert rec.status == "stopped" and rec.checkpoint
+
+
+def test_a_run_resumed_the_moment_the_last_one_ends_still_ticks(tab, qtbot):
+    """The ended thread's `finished` is still queued when Resume starts the next run: it must
+    not stop the new run's deliveries."""
+    start(tab, qtbot, tiny_config(steps=100_000))
+    qtbot.waitUntil(lambda: tab.session.trainer is not None
+                    and tab.session.trainer.step >= 5, timeout=60_000)
+    tab.stop()
+    assert tab.session.wait(60_000)  # no event processing: `finished` is still queued
+    assert tab.state.result.status == "stopped"
+    run_id = tab.state.run_id
+    with qtbot.waitSignal(tab.session.started, timeout=30_000):
+        assert tab.resume_run(run_id)
+    qtbot.waitUntil(lambda: tab.state.last_log is not None, timeout=30_000)  # logs arrive
+    with qtbot.waitSignal(tab.session.finished, timeout=60_000):
+        tab.stop()
+    assert tab.state.run_id == run_id and tab.state.result.status == "stopped"
