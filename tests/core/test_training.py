@@ -341,8 +341,9 @@ def test_too_small_images_for_an_imagenet_stem():
 @pytest.mark.skipif(not os.environ.get("RESNET_STUDIO_DEPTH_CHECK"),
                     reason="about 2-4 minutes on a 2-core CPU; set RESNET_STUDIO_DEPTH_CHECK=1")
 def test_depth_check_quick_cpu():
-    """DOMAIN.md's offline demo: plain-56 ends with a clearly higher training error than
-    plain-20; ResNet-56 trains as well as or better than ResNet-20 (quick_cpu preset)."""
+    """The degradation problem offline (He et al. 2015, Fig. 6): plain-56 ends with a clearly
+    higher training error than plain-20; ResNet-56 trains as well as or better than ResNet-20
+    (quick_cpu preset)."""
     cfg = PRESETS["quick_cpu"].replace(device="cpu", eval_every=0)
     final = {}
     for name, plain in (("resnet20", True), ("resnet56", True), ("resnet20", False),

@@ -111,9 +111,10 @@ PRESETS: dict[str, TrainConfig] = {
         momentum=0.9, nesterov=False, weight_decay=1e-4, schedule="multistep",
         milestones=(0.5, 0.75), gamma=0.1, warmup_steps=0, val_fraction=0.1, augment=True,
         eval_every=2000, checkpoint_every=2000, log_every=50),
-    # The offline demo (DOMAIN.md): the built-in synthetic set, 400 steps of batch 64, a few
-    # minutes on a 2-core CPU. Measured there: training error over the last 40 steps
-    # plain-20 4.4%, plain-56 88% (it barely leaves chance), ResNet-20 1.7%, ResNet-56 1.9%.
+    # The degradation problem offline (He et al. 2015, Fig. 1 and Fig. 6): the built-in
+    # synthetic set, 400 steps of batch 64, a few minutes on a 2-core CPU. Measured there:
+    # training error over the last 40 steps plain-20 4.4%, plain-56 88% (it barely leaves
+    # chance), ResNet-20 1.7%, ResNet-56 1.9%.
     # A short linear warm-up and lr 0.05 let the residual nets leave the initial plateau
     # quickly; cosine decay ends the run near convergence.
     "quick_cpu": TrainConfig(
