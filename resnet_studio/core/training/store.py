@@ -335,6 +335,18 @@ class RunStore:
             out.setdefault(r["name"], []).append((r["step"], r["value"]))
         return out
 
+    def has_metrics(self, ref: str, prefix: str = "") -> bool:
+        """Whether the run has a metric whose name starts with `prefix` ("grad/": gradient
+        norms); one indexed probe, without reading the metrics."""
+        run_id = self.resolve(ref)
+        if not prefix:
+            sql, params = "SELECT 1 FROM metrics WHERE run_id=? LIMIT 1", (run_id,)
+        else:  # the names in [prefix, prefix with its last character incremented)
+            end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            sql = "SELECT 1 FROM metrics WHERE run_id=? AND name>=? AND name<? LIMIT 1"
+            params = (run_id, prefix, end)
+        return self._tx(sql, params).fetchone() is not None
+
     def last_metrics(self, ref: str) -> dict[str, float]:
         """The latest value of every metric of a run (for tables)."""
         run_id = self.resolve(ref)
