@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 
 def add_parser(sub) -> None:
@@ -26,55 +25,27 @@ def add_parser(sub) -> None:
     d.add_argument("--files", action="store_true", help="also delete its checkpoints")
 
 
-def _pct(v) -> str:
-    return "-" if v is None else f"{100 * v:.1f}%"
-
-
 def run(args) -> int:
-    from resnet_studio.core.training.store import RunStore
+    from resnet_studio.app.runs import RunHistory, runs_table
 
-    with RunStore() as store:
+    with RunHistory() as history:
         action = getattr(args, "action", None)
         if action == "export":
-            run_id = store.resolve(args.run)
             if args.csv in (None, "-"):
-                sys.stdout.write(store.export_csv(run_id))
+                sys.stdout.write(history.export_csv(args.run))
             else:
-                store.export_csv(run_id, args.csv)
+                history.export_csv(args.run, args.csv)
                 print(f"wrote {args.csv}", file=sys.stderr)
-            return 0
-        if action == "show":
-            rec = store.get(args.run)
-            print(json.dumps({**rec.to_dict(), "last": store.last_metrics(rec.id)}, indent=1))
-            return 0
-        if action == "rename":
-            store.rename(args.run, args.name)
-            return 0
-        if action == "delete":
-            store.delete(args.run, delete_files=args.files)
-            return 0
-
-        runs = store.list_runs(experiment_id=args.experiment)
-        rows = []
-        for rec in runs:
-            last = store.last_metrics(rec.id)
-            rows.append({"id": rec.id, "name": rec.name, "model": rec.model,
-                         "dataset": rec.dataset, "status": rec.status, "step": rec.step,
-                         "total_steps": rec.total_steps, "train_error": last.get("train/error"),
-                         "val_error": last.get("val/error"), "created": rec.created,
-                         "checkpoint": rec.checkpoint})
-        if args.json:
-            print(json.dumps(rows, indent=1))
-            return 0
-        if not rows:
-            print("no runs yet (start one with `resnet-studio train resnet20`)")
-            return 0
-        print(f"{'id':<21} {'model':<18} {'dataset':<14} {'status':<11} {'steps':>13} "
-              f"{'train err':>9} {'val err':>8}  {'created':<16} name")
-        for r in rows:
-            created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"]))
-            steps = f"{r['step']}/{r['total_steps']}"
-            print(f"{r['id']:<21} {r['model'][:18]:<18} {r['dataset'][:14]:<14} "
-                  f"{r['status']:<11} {steps:>13} {_pct(r['train_error']):>9} "
-                  f"{_pct(r['val_error']):>8}  {created:<16} {r['name']}")
-        return 0
+        elif action == "show":
+            print(json.dumps(history.details(args.run), indent=1))
+        elif action == "rename":
+            history.rename(args.run, args.name)
+        elif action == "delete":
+            history.delete(args.run, delete_files=args.files)
+        else:
+            rows = history.rows(experiment_id=args.experiment)
+            if args.json:
+                print(json.dumps([r.to_dict() for r in rows], indent=1))
+            else:
+                sys.stdout.write(runs_table(rows))
+    return 0

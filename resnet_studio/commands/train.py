@@ -4,10 +4,12 @@ JSON line (with --json) or a short summary on stdout. Ctrl+C stops cleanly with 
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 from pathlib import Path
+
+from resnet_studio.commands._common import stop_on_ctrl_c
+from resnet_studio.core.common.formatting import duration
 
 
 def add_parser(sub) -> None:
@@ -63,12 +65,13 @@ _FLAG_FIELDS = ("dataset", "steps", "batch_size", "lr", "optimizer", "momentum",
 
 
 def build_config(args):
+    """The TrainConfig the flags describe: --config or --preset, then each flag given."""
     from resnet_studio.core.training.config import TrainConfig, get_preset
 
     if args.config:
-        config = TrainConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
         if args.preset:
             raise ValueError("give either --config or --preset, not both")
+        config = TrainConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
     else:
         config = get_preset(args.preset or "quick_cpu")
     changes = {f: getattr(args, f) for f in _FLAG_FIELDS if getattr(args, f) is not None}
@@ -81,11 +84,24 @@ def build_config(args):
     return config.replace(**changes).validate()
 
 
-def _fmt_time(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+def build_request(args):
+    """The TrainRequest the command line describes."""
+    from resnet_studio.app.models import load_spec
+    from resnet_studio.app.training import TrainRequest
+    from resnet_studio.core.training.resume import RESUME_OVERRIDES
+
+    common = dict(name=args.name, record=not args.no_store, download=not args.offline)
+    if args.resume:
+        if args.model:
+            raise ValueError("give either MODEL or --resume CKPT (the checkpoint knows its "
+                             "model)")
+        overrides = {k: getattr(args, k) for k in RESUME_OVERRIDES}
+        return TrainRequest(resume_from=args.resume, resume_overrides=overrides, **common)
+    if not args.model:
+        raise ValueError("name a MODEL (e.g. resnet20; see `resnet-studio models`) or "
+                         "--resume CKPT")
+    return TrainRequest(spec=load_spec(args.model, args.plain), config=build_config(args),
+                        **common)
 
 
 def make_progress(stream, quiet: bool):
@@ -120,11 +136,11 @@ def make_progress(stream, quiet: bool):
             self._emit(f"{message}{pct}", final=not self.tty)
 
         def on_train_start(self, trainer):
+            from resnet_studio.core.training.runtime import describe_device
+
             if self.open_line:
                 self._emit("", final=True)
             resumed = f", resumed at step {trainer.step}" if trainer.resumed else ""
-            from resnet_studio.core.training.trainer import describe_device
-
             self._emit(f"training {trainer.spec.name} on {trainer.data.info.name} "
                        f"({trainer.config.steps} steps, batch {trainer.config.batch_size}, "
                        f"{describe_device(trainer.device)}{resumed}); run {trainer.run_id}",
@@ -138,7 +154,7 @@ def make_progress(stream, quiet: bool):
             bar = "=" * done + (">" if done < width else "") + " " * (width - done - 1)
             text = (f"step {log.step}/{log.total_steps} [{bar}] loss {log.loss:.4f} "
                     f"err {100 * log.error:.1f}%{self.val} {log.images_per_s:,.0f} img/s "
-                    f"ETA {_fmt_time(log.eta_s)}")
+                    f"ETA {duration(log.eta_s)}")
             if self.tty:
                 self._emit(text)
             else:  # a log file: a line every 5% (and at the end)
@@ -163,64 +179,19 @@ def make_progress(stream, quiet: bool):
 
 
 def run(args) -> int:
-    from resnet_studio.app.models import load_spec
-    from resnet_studio.core.training.store import RunStore
-    from resnet_studio.core.training.trainer import Trainer, describe_device
+    from resnet_studio.app.training import TrainingRun, result_lines
 
-    store = None if args.no_store else RunStore()
-    progress = make_progress(sys.stderr, args.quiet)
-    common = dict(callbacks=[progress], store=store, run_name=args.name,
-                  download=not args.offline)
-    if args.resume:
-        if args.model:
-            raise ValueError("give either MODEL or --resume CKPT (the checkpoint knows its "
-                             "model)")
-        overrides = {k: getattr(args, k) for k in ("steps", "device", "amp", "compile",
-                                                     "channels_last", "eval_every",
-                                                     "checkpoint_every", "log_every")}
-        trainer = Trainer.from_checkpoint(args.resume, **overrides, **common)
-    else:
-        if not args.model:
-            raise ValueError("name a MODEL (e.g. resnet20; see `resnet-studio models`) or "
-                             "--resume CKPT")
-        spec = load_spec(args.model, args.plain)
-        trainer = Trainer(spec, build_config(args), **common)
-
-    interrupted = {"count": 0}
-
-    def on_sigint(signum, frame):
-        interrupted["count"] += 1
-        if interrupted["count"] > 1:
-            raise KeyboardInterrupt
-        print("\nstopping after this step and writing a checkpoint (Ctrl+C again to abort)",
-              file=sys.stderr)
-        trainer.stop()
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        result = trainer.fit()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if store is not None:
-            store.close()
-
-    out = result.to_dict()
-    out.update(model=trainer.spec.name, dataset=trainer.config.dataset,
-               device=describe_device(trainer.device))
+    training = TrainingRun.build(build_request(args), [make_progress(sys.stderr, args.quiet)])
+    with stop_on_ctrl_c(training.stop, "stopping after this step and writing a checkpoint") \
+            as presses:
+        result = training.run()
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(result.to_dict()))
     else:
-        pct = lambda v: "-" if v is None else f"{100 * v:.2f}%"
-        num = lambda v: "-" if v is None else f"{v:.4f}"
-        print(f"{result.status}: {trainer.spec.name} on {trainer.config.dataset}, "
-              f"{result.steps}/{result.total_steps} steps in {_fmt_time(result.seconds)} "
-              f"({result.images_per_s:,.0f} img/s)")
-        print(f"train loss {num(result.train_loss)}  error {pct(result.train_error)}   "
-              f"val loss {num(result.val_loss)}  error {pct(result.val_error)}")
-        print(f"run {result.run_id}  checkpoint {result.checkpoint or '-'}")
+        print("\n".join(result_lines(result)))
     if result.status in ("diverged", "failed"):
         print(f"resnet-studio train: {result.message}", file=sys.stderr)
         return 1
-    if result.status == "stopped" and interrupted["count"]:
+    if result.status == "stopped" and presses:
         return 130
     return 0

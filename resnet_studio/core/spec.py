@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
+
+from resnet_studio.core.common.dataclass_json import FieldError, JsonDataclass, JsonFormat
 
 BLOCKS = ("basic", "bottleneck")
 STEMS = ("imagenet", "cifar")
@@ -14,21 +15,16 @@ STEMS = ("imagenet", "cifar")
 SHORTCUTS = ("A", "B", "C", "none")
 NORMS = ("batch", "none")
 EXPANSION = {"basic": 1, "bottleneck": 4}
-SPEC_FORMAT = "resnet-studio/arch-spec"
-SPEC_VERSION = 1
 
 
-class SpecError(ValueError):
+class SpecError(FieldError):
     """An impossible combination; `field` names the field to change (for inline errors)."""
-
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
 
 
 @dataclass(frozen=True)
-class ArchSpec:
+class ArchSpec(JsonDataclass):
+    JSON: ClassVar[JsonFormat] = JsonFormat("resnet-studio/arch-spec", 1, SpecError, "spec")
+
     name: str = "custom"
     block: str = "basic"
     layers: tuple[int, ...] = (2, 2, 2, 2)
@@ -121,47 +117,6 @@ class ArchSpec:
         if self.zero_init_residual and self.norm == "none":
             add("zero_init_residual", "needs BatchNorm (it zeroes each block's last BN)")
         return errs
-
-    def validate(self) -> ArchSpec:
-        errs = self.errors()
-        if errs:
-            raise errs[0]
-        return self
-
-    # -- JSON ----------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["layers"] = list(self.layers)
-        d["widths"] = list(self.widths)
-        return {"format": SPEC_FORMAT, "version": SPEC_VERSION, **d}
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
-        if not isinstance(data, dict):
-            raise SpecError("spec", "expected a JSON object")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known - {"format", "version"})
-        if unknown:
-            raise SpecError("spec", f"unknown field(s): {', '.join(unknown)}")
-        if data.get("version", SPEC_VERSION) > SPEC_VERSION:
-            raise SpecError("version",
-                            f"written by a newer ResNet Studio (version {data['version']})")
-        kwargs = {k: v for k, v in data.items() if k in known}
-        for key in ("layers", "widths"):
-            if key in kwargs:
-                kwargs[key] = tuple(int(v) for v in kwargs[key])
-        return cls(**kwargs)
-
-    @classmethod
-    def from_json(cls, text: str) -> ArchSpec:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise SpecError("spec", f"not valid JSON ({e.msg}, line {e.lineno})") from None
-        return cls.from_dict(data)
 
     def save(self, path: str | Path) -> None:
         from resnet_studio.core.common.files import write_text_atomic

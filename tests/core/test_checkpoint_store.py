@@ -167,6 +167,9 @@ def test_store_crud_and_csv(tmp_path):
     lines = text.splitlines()
     assert lines[0] == "step,train/error,train/loss,val/error"
     assert lines[1:] == ["10,0.5,2.0,", "20,,1.0,0.25"]
+    assert store.has_metrics(rec.id) and store.has_metrics(rec.id, "val/")
+    assert not store.has_metrics(rec.id, "grad/") and not store.has_metrics(rec.id, "train/z")
+    assert not store.has_metrics("20260101-000001-bbbb")
     store.claim(rec.id, step=10)  # a resumed run drops what came after its checkpoint
     assert store.metrics(rec.id) == {"train/error": [(10, 0.5)], "train/loss": [(10, 2.0)]}
     store.set_status(rec.id, "finished")

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from resnet_studio.core import data as D
-from resnet_studio.core.data import DatasetError, DatasetUnavailable, TensorBatches, load_dataset
+from resnet_studio.core.data import DatasetError, DatasetUnavailable, TensorBatches, download, load_dataset
 
 # -- synthetic ---------------------------------------------------------------------------------
 
@@ -195,7 +195,7 @@ def _fake_cifar10(root, per_batch=6):
 
 def test_cifar10_layout_loads_without_download(tmp_path, monkeypatch):
     _fake_cifar10(tmp_path)
-    monkeypatch.setattr(D, "_fetch_url", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(download, "fetch_url", lambda *a, **k: pytest.fail("must not download"))
     d = load_dataset("cifar10", root=tmp_path, val_fraction=0.1)
     assert d.info.num_classes == 10 and d.info.classes[0] == "airplane"
     assert d.info.train_size == 27 and d.info.val_size == 3  # 30 images, 10% held out
@@ -245,7 +245,7 @@ def test_missing_files_offline_name_files_and_folder(tmp_path, monkeypatch):
         calls.append(url)
         raise OSError(errno.ENETUNREACH, "Network is unreachable")
 
-    monkeypatch.setattr(D, "_fetch_url", offline)
+    monkeypatch.setattr(download, "fetch_url", offline)
     with pytest.raises(DatasetUnavailable) as info:
         load_dataset("cifar10", root=tmp_path)
     msg = str(info.value)
@@ -272,7 +272,7 @@ def test_download_reports_progress_and_checks_md5(tmp_path, monkeypatch):
         progress(10, 20, "downloading x")
         progress(20, 20, "downloading x")
 
-    monkeypatch.setattr(D, "_fetch_url", fake_fetch)
+    monkeypatch.setattr(download, "fetch_url", fake_fetch)
     with pytest.raises(DatasetUnavailable, match="checksum mismatch"):
         load_dataset("cifar10", root=tmp_path, progress=lambda *a: seen.append(a))
     assert seen[-1] == (20, 20, "downloading x")
@@ -283,7 +283,7 @@ def test_archives_put_there_by_hand_are_used_offline(tmp_path, monkeypatch):
     import gzip
     import tarfile
 
-    monkeypatch.setattr(D, "_fetch_url", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(download, "fetch_url", lambda *a, **k: pytest.fail("must not download"))
     src = tmp_path / "src"
     _fake_cifar10(src)
     root = tmp_path / "root"

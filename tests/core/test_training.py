@@ -15,14 +15,8 @@ from resnet_studio.core.training.config import PRESETS, ConfigError, TrainConfig
 from resnet_studio.core.training.schedules import lr_at
 from resnet_studio.core.training.trainer import Trainer
 from resnet_studio.core.zoo import get_spec, with_io
-from tests.helpers import TINY, TINY_DATA
-
-
-def tiny_config(**kw) -> TrainConfig:
-    base = dict(dataset=TINY_DATA, steps=30, batch_size=32, log_every=5, eval_every=10,
-                checkpoint_every=0, schedule="multistep", warmup_steps=3, device="cpu")
-    base.update(kw)
-    return TrainConfig(**base)
+from tests.helpers import TINY
+from tests.training_fixtures import StopAt, tiny_config
 
 
 class Recorder(Callback):
@@ -68,6 +62,23 @@ def test_config_json_round_trip_and_validation():
         TrainConfig(milestones=(32000, 48000)).validate()
     with pytest.raises(ConfigError, match="unknown field"):
         TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_spec_and_config_share_one_json_round_trip():
+    from resnet_studio.core.spec import ArchSpec, SpecError
+
+    cfg = TrainConfig.from_dict({"milestones": [0.25, 0.5], "steps": 8})
+    assert cfg.milestones == (0.25, 0.5) and isinstance(cfg.milestones, tuple)
+    spec = ArchSpec.from_dict({**TINY.to_dict(), "layers": [1.0, 2.0, 3.0]})
+    assert spec.layers == (1, 2, 3) and all(type(v) is int for v in spec.layers)
+    assert TINY.to_dict()["layers"] == [1, 1, 1] and cfg.to_dict()["milestones"] == [0.25, 0.5]
+    for cls, error, what in ((TrainConfig, ConfigError, "config"), (ArchSpec, SpecError, "spec")):
+        with pytest.raises(error, match=r"newer ResNet Studio \(version 9\)") as e:
+            cls.from_dict({"version": 9})
+        assert e.value.field == "version"
+        with pytest.raises(error, match="not valid JSON") as e:
+            cls.from_json("{")
+        assert e.value.field == what
 
 
 def test_paper_preset_is_the_paper_recipe():
@@ -169,12 +180,7 @@ def test_no_host_sync_per_step(monkeypatch):
 def test_stop_and_resume_reproduce_the_uninterrupted_run():
     cfg = tiny_config(steps=30, log_every=5, eval_every=10)
 
-    class StopAt(Callback):
-        def on_train_batch_end(self, trainer, step):
-            if step == 13:  # mid log window, mid epoch
-                trainer.stop()
-
-    first = Trainer(TINY, cfg, callbacks=[StopAt()])
+    first = Trainer(TINY, cfg, callbacks=[StopAt(13)])  # mid log window, mid epoch
     half = first.fit()
     assert half.status == "stopped" and half.steps == 13
     assert load_checkpoint(half.checkpoint).step == 13
@@ -195,12 +201,7 @@ def test_stop_and_resume_reproduce_the_uninterrupted_run():
 
 
 def test_resume_refuses_different_settings():
-    class StopAt(Callback):
-        def on_train_batch_end(self, trainer, step):
-            if step == 5:
-                trainer.stop()
-
-    r = Trainer(TINY, tiny_config(), callbacks=[StopAt()]).fit()
+    r = Trainer(TINY, tiny_config(), callbacks=[StopAt(5)]).fit()
     with pytest.raises(ConfigError, match="lr"):
         Trainer(TINY, tiny_config(lr=0.5), resume_from=r.checkpoint)
     with pytest.raises(ConfigError, match="not"):
@@ -340,8 +341,9 @@ def test_too_small_images_for_an_imagenet_stem():
 @pytest.mark.skipif(not os.environ.get("RESNET_STUDIO_DEPTH_CHECK"),
                     reason="about 2-4 minutes on a 2-core CPU; set RESNET_STUDIO_DEPTH_CHECK=1")
 def test_depth_check_quick_cpu():
-    """DOMAIN.md's offline demo: plain-56 ends with a clearly higher training error than
-    plain-20; ResNet-56 trains as well as or better than ResNet-20 (quick_cpu preset)."""
+    """The degradation problem offline (He et al. 2015, Fig. 6): plain-56 ends with a clearly
+    higher training error than plain-20; ResNet-56 trains as well as or better than ResNet-20
+    (quick_cpu preset)."""
     cfg = PRESETS["quick_cpu"].replace(device="cpu", eval_every=0)
     final = {}
     for name, plain in (("resnet20", True), ("resnet56", True), ("resnet20", False),
@@ -356,3 +358,15 @@ def test_depth_check_quick_cpu():
     assert final["plain_resnet56"] > final["plain_resnet20"] + 0.1
     assert final["resnet56"] <= final["resnet20"] + 0.02
     assert math.isfinite(sum(final.values()))
+
+
+def test_the_training_modules_import_no_circle():
+    """The trainer fires the callbacks, the store re-exports the recorder: none of them may
+    come back to the module that imports it (type-checking and in-function imports count)."""
+    import grimp
+
+    graph = grimp.build_graph("resnet_studio", cache_dir=None)
+    modules = sorted(m for m in graph.modules if m.startswith("resnet_studio.core.training."))
+    circles = [(a, b) for i, a in enumerate(modules) for b in modules[i + 1:]
+               if graph.find_shortest_chain(a, b) and graph.find_shortest_chain(b, a)]
+    assert not circles

@@ -31,7 +31,7 @@ def tab(qtbot, tmp_path):
 
 
 def start(tab, qtbot, config):
-    tab.form.set_config(config)
+    tab.form.set_value(config)
     assert tab.start()
 
 
@@ -41,9 +41,12 @@ def test_a_run_trains_to_the_end_and_lands_in_the_history(tab, qtbot):
         pass
     result = blocker.args[0]
     assert result.status == "finished" and result.steps == 60
-    assert len(tab.plots.curves.steps) == 12  # one point per log_every=5 steps
-    assert tab.plots.curves.val_steps == [20, 40, 60]
-    assert "finished" in tab.progress.format()
+    assert len(tab.state.curves.steps) == 12  # one point per log_every=5 steps
+    assert tab.state.curves.val_steps == [20, 40, 60]
+    assert tab.plots.curves is tab.state.curves
+    assert "finished" in tab.state.progress_text
+    assert tab.progress.format() == tab.state.progress_text  # the bar shows the state
+    assert tab.state.result == result and tab.state.run_id == result.run_id
     qtbot.waitUntil(tab.start_button.isEnabled, timeout=10_000)
     assert not tab.stop_button.isEnabled()
     runs = tab.runs.store.list_runs()
@@ -98,10 +101,11 @@ def test_resume_a_stopped_run_from_the_history(tab, qtbot):
 def test_a_missing_image_folder_is_a_message_not_a_crash(tab, qtbot, tmp_path):
     empty = tmp_path / "no_images"
     empty.mkdir()
-    tab.form.set_config(tiny_config(dataset=f"imagefolder:{empty}"))
+    tab.form.set_value(tiny_config(dataset=f"imagefolder:{empty}"))
     with qtbot.waitSignal(tab.session.failed, timeout=60_000) as blocker:
         assert tab.start()
     assert str(empty) in blocker.args[0] or "empty" in blocker.args[0].lower()
+    assert tab.state.message == blocker.args[0] and tab.state.message_is_error
     assert tab.message.isVisible()
     qtbot.waitUntil(tab.start_button.isEnabled, timeout=10_000)  # ready to try again
 
@@ -113,7 +117,7 @@ def test_closing_the_window_mid_training_asks_then_stops_with_a_checkpoint(qtbot
     w = MainWindow(initial_model="resnet20")
     qtbot.addWidget(w)
     w.train.set_spec(TINY)
-    w.train.form.set_config(tiny_config(steps=100_000))
+    w.train.form.set_value(tiny_config(steps=100_000))
     assert w.train.start()
     qtbot.waitUntil(lambda: w.train.session.trainer is not None
                     and w.train.session.trainer.step >= 5, timeout=60_000)
@@ -127,3 +131,21 @@ def test_closing_the_window_mid_training_asks_then_stops_with_a_checkpoint(qtbot
     assert not w.train.is_running()
     rec = RunStore().list_runs()[-1]
     assert rec.status == "stopped" and rec.checkpoint
+
+
+def test_a_run_resumed_the_moment_the_last_one_ends_still_ticks(tab, qtbot):
+    """The ended thread's `finished` is still queued when Resume starts the next run: it must
+    not stop the new run's deliveries."""
+    start(tab, qtbot, tiny_config(steps=100_000))
+    qtbot.waitUntil(lambda: tab.session.trainer is not None
+                    and tab.session.trainer.step >= 5, timeout=60_000)
+    tab.stop()
+    assert tab.session.wait(60_000)  # no event processing: `finished` is still queued
+    assert tab.state.result.status == "stopped"
+    run_id = tab.state.run_id
+    with qtbot.waitSignal(tab.session.started, timeout=30_000):
+        assert tab.resume_run(run_id)
+    qtbot.waitUntil(lambda: tab.state.last_log is not None, timeout=30_000)  # logs arrive
+    with qtbot.waitSignal(tab.session.finished, timeout=60_000):
+        tab.stop()
+    assert tab.state.run_id == run_id and tab.state.result.status == "stopped"

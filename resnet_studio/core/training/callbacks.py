@@ -1,8 +1,9 @@
 """Trainer hooks (minGPT / Lightning style) and the plain records they receive.
 
-Every hook gets the trainer first, then plain numbers or frozen dataclasses — never a live
-tensor — so a GUI can forward them across threads as they are. Hooks run on the training
-thread; keep them short (a GUI should store the record and redraw on its own timer).
+Every hook gets the trainer first (as a `TrainerView`: what a hook may read and control), then
+plain numbers or frozen dataclasses — never a live tensor — so a GUI can forward them across
+threads as they are. Hooks run on the training thread; keep them short (a GUI should store the
+record and redraw on its own timer).
 
 Call frequency:
   on_train_start / on_train_end        once per fit()
@@ -21,10 +22,16 @@ Call frequency:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from resnet_studio.core.training.trainer import Trainer
+    from pathlib import Path
+
+    import torch
+
+    from resnet_studio.core.data import ImageData
+    from resnet_studio.core.spec import ArchSpec
+    from resnet_studio.core.training.config import TrainConfig
 
 STATUSES = ("running", "paused", "finished", "stopped", "diverged", "failed", "interrupted")
 
@@ -81,33 +88,64 @@ class TrainResult:
     val_error: float | None
     checkpoint: str | None  # the last good checkpoint's JSON sidecar
     message: str = ""  # for diverged / failed: what happened and what to try
+    model: str = ""  # the spec's name
+    dataset: str = ""  # the config's dataset string
+    device: str = ""  # where it trained: "CUDA NVIDIA H100", "CPU (8 threads)"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+class TrainerView(Protocol):
+    """What a hook may read from the trainer that calls it, and the controls it may use (from
+    its own thread: the trainer's). `Trainer` is the implementation; this module does not name
+    it, so that the trainer can import its hooks without an import circle."""
+
+    run_id: str
+    run_name: str
+    run_dir: Path
+    spec: ArchSpec  # with in_channels / num_classes adapted to the dataset once set up
+    config: TrainConfig
+    step: int  # optimiser steps done
+    status: str  # one of STATUSES ("created" before fit)
+    warnings: list[str]  # fallbacks taken (no torch.compile, no mixed precision...)
+    model: torch.nn.Module | None  # set up before on_train_start
+    device: torch.device | None
+    data: ImageData | None
+    callbacks: CallbackList  # every callback of the run, this one included
+
+    @property
+    def resumed(self) -> bool: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Callback:
     """Override the hooks you need; every default does nothing."""
 
-    def on_train_start(self, trainer: Trainer) -> None: ...
+    def on_train_start(self, trainer: TrainerView) -> None: ...
 
-    def on_train_batch_end(self, trainer: Trainer, step: int) -> None: ...
+    def on_train_batch_end(self, trainer: TrainerView, step: int) -> None: ...
 
-    def on_after_backward(self, trainer: Trainer, step: int) -> None: ...
+    def on_after_backward(self, trainer: TrainerView, step: int) -> None: ...
 
-    def on_log(self, trainer: Trainer, log: TrainLog) -> None: ...
+    def on_log(self, trainer: TrainerView, log: TrainLog) -> None: ...
 
-    def on_validation_end(self, trainer: Trainer, result: EvalResult) -> None: ...
+    def on_validation_end(self, trainer: TrainerView, result: EvalResult) -> None: ...
 
-    def on_checkpoint(self, trainer: Trainer, info: CheckpointInfo) -> None: ...
+    def on_checkpoint(self, trainer: TrainerView, info: CheckpointInfo) -> None: ...
 
-    def on_status(self, trainer: Trainer, status: str, message: str) -> None: ...
+    def on_status(self, trainer: TrainerView, status: str, message: str) -> None: ...
 
-    def on_data_progress(self, trainer: Trainer, done: int, total: int, message: str) -> None: ...
+    def on_data_progress(self, trainer: TrainerView, done: int, total: int, message: str) -> None: ...
 
-    def on_exception(self, trainer: Trainer, exc: BaseException, message: str) -> None: ...
+    def on_exception(self, trainer: TrainerView, exc: BaseException, message: str) -> None: ...
 
-    def on_train_end(self, trainer: Trainer, result: TrainResult) -> None: ...
+    def on_train_end(self, trainer: TrainerView, result: TrainResult) -> None: ...
 
 
 class CallbackList:
@@ -135,4 +173,4 @@ class CallbackList:
 
 
 __all__ = ["STATUSES", "Callback", "CallbackList", "CheckpointInfo", "EvalResult",
-           "TrainLog", "TrainResult"]
+           "TrainLog", "TrainResult", "TrainerView"]

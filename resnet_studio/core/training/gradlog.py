@@ -195,7 +195,7 @@ class GradientLogger(Callback):
         self.run_id = trainer.run_id
         self._run_checked = False
         if self.store is None:
-            from resnet_studio.core.training.store import RunRecorder
+            from resnet_studio.core.training.recorder import RunRecorder
 
             recorder = next((cb for cb in trainer.callbacks.callbacks
                              if isinstance(cb, RunRecorder)), None)

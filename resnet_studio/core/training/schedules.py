@@ -1,11 +1,30 @@
-"""Learning-rate schedules as pure functions of the step (nanoGPT style): nothing to save or
-restore, and a plot of the whole schedule is one list comprehension."""
+"""The optimiser, and learning-rate schedules as pure functions of the step (nanoGPT style):
+nothing to save or restore, and a plot of the whole schedule is one list comprehension."""
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.core.training.config import ConfigError, TrainConfig
+
+if TYPE_CHECKING:
+    import torch
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD (momentum, optional Nesterov) or AdamW (`momentum` is beta1) over the trainable
+    parameters, at the peak learning rate (the schedule sets it step by step)."""
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.nesterov, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, betas=(config.momentum or 0.9, 0.999),
+                                 weight_decay=config.weight_decay)
+    raise ConfigError("optimizer", f"unknown optimizer '{config.optimizer}'")
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:

@@ -3,8 +3,8 @@
 WAL mode, so a window can read while a training process writes. A run records the pid, host and
 a heartbeat of the process that owns it; opening the store marks runs whose owner is gone as
 "interrupted" (the process was killed, the machine lost power). Metrics arrive in batches
-(`RunRecorder` flushes every couple of seconds), so a killed run keeps everything up to its
-last flush.
+(`training.recorder.RunRecorder` flushes every couple of seconds), so a killed run keeps
+everything up to its last flush.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from resnet_studio.core.training.callbacks import Callback
+from resnet_studio.core.training.recorder import RunRecorder  # importable from here too
 
 ACTIVE = ("running", "paused")
 SCHEMA_VERSION = 1
@@ -335,6 +335,18 @@ class RunStore:
             out.setdefault(r["name"], []).append((r["step"], r["value"]))
         return out
 
+    def has_metrics(self, ref: str, prefix: str = "") -> bool:
+        """Whether the run has a metric whose name starts with `prefix` ("grad/": gradient
+        norms); one indexed probe, without reading the metrics."""
+        run_id = self.resolve(ref)
+        if not prefix:
+            sql, params = "SELECT 1 FROM metrics WHERE run_id=? LIMIT 1", (run_id,)
+        else:  # the names in [prefix, prefix with its last character incremented)
+            end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            sql = "SELECT 1 FROM metrics WHERE run_id=? AND name>=? AND name<? LIMIT 1"
+            params = (run_id, prefix, end)
+        return self._tx(sql, params).fetchone() is not None
+
     def last_metrics(self, ref: str) -> dict[str, float]:
         """The latest value of every metric of a run (for tables)."""
         run_id = self.resolve(ref)
@@ -371,91 +383,6 @@ def _record(row: sqlite3.Row) -> RunRecord:
     d["spec"] = json.loads(d["spec"])
     d["config"] = json.loads(d["config"])
     return RunRecord(**d)
-
-
-class RunRecorder(Callback):
-    """Writes a Trainer's run into a RunStore: the row at start, metrics in batches (every
-    `flush_every_s` seconds, and at every validation, checkpoint and status change)."""
-
-    def __init__(self, store: RunStore, *, name: str | None = None,
-                 experiment_id: str | None = None, flush_every_s: float = 2.0):
-        self.store = store
-        self.name = name
-        self.experiment_id = experiment_id
-        self.flush_every_s = flush_every_s
-        self._rows: list[tuple[int, str, float]] = []
-        self._last_flush = 0.0
-        self._last_beat = 0.0
-        self._step = 0
-        self.run_id: str | None = None
-
-    def flush(self) -> None:
-        if self.run_id is None:
-            return
-        rows, self._rows = self._rows, []
-        self.store.add_metrics(self.run_id, rows, step=self._step)
-        self._last_flush = self._last_beat = time.monotonic()
-
-    def on_train_start(self, trainer) -> None:
-        self.run_id = trainer.run_id
-        self._step = trainer.step
-        if self.store.exists(trainer.run_id):
-            self.store.claim(trainer.run_id, step=trainer.step)
-            self.store.update(trainer.run_id, config=trainer.config.to_dict(),
-                              total_steps=trainer.config.steps)
-        else:
-            spec = trainer.spec
-            self.store.create_run(
-                run_id=trainer.run_id, name=self.name or trainer.run_name, model=spec.name,
-                spec=spec.to_dict(), config=trainer.config.to_dict(),
-                dataset=trainer.config.dataset, run_dir=str(trainer.run_dir),
-                total_steps=trainer.config.steps, experiment_id=self.experiment_id)
-        self._last_flush = time.monotonic()
-
-    def on_train_batch_end(self, trainer, step) -> None:
-        # keep the heartbeat fresh even when log windows are long (big models on a CPU)
-        now = time.monotonic()
-        if now - self._last_beat > 60 and self.run_id is not None:
-            self._last_beat = now
-            self.store.heartbeat(self.run_id)
-
-    def on_log(self, trainer, log) -> None:
-        self._step = log.step
-        self._rows += [(log.step, "train/loss", log.loss), (log.step, "train/error", log.error),
-                       (log.step, "lr", log.lr), (log.step, "perf/images_per_s",
-                                                  log.images_per_s)]
-        if time.monotonic() - self._last_flush >= self.flush_every_s:
-            self.flush()
-
-    def on_validation_end(self, trainer, result) -> None:
-        self._rows += [(result.step, "val/loss", result.loss),
-                       (result.step, "val/error", result.error)]
-        self.flush()
-
-    def on_checkpoint(self, trainer, info) -> None:
-        self.flush()
-        self.store.update(self.run_id, checkpoint=info.path)
-
-    def on_status(self, trainer, status, message) -> None:
-        if self.run_id is None:  # failed before the run started (out of memory in setup)
-            return
-        self.flush()
-        self.store.set_status(self.run_id, status, message)
-
-    def on_exception(self, trainer, exc, message) -> None:
-        if self.run_id is not None:
-            self.flush()
-
-    def on_train_end(self, trainer, result) -> None:
-        if self.run_id is None:
-            return
-        self._step = result.steps
-        self.flush()
-        fields: dict[str, Any] = {"status": result.status, "message": result.message,
-                                  "step": result.steps}
-        if result.checkpoint:
-            fields["checkpoint"] = result.checkpoint
-        self.store.update(self.run_id, **fields)
 
 
 __all__ = ["ACTIVE", "RunRecord", "RunRecorder", "RunStore", "default_store_path", "new_run_id"]

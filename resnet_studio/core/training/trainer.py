@@ -17,14 +17,13 @@ import math
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from resnet_studio.core.data import DatasetError, ImageData, TensorBatches, load_dataset
+from resnet_studio.core.data import ImageData, TensorBatches, load_dataset
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.callbacks import (
     Callback,
@@ -42,58 +41,24 @@ from resnet_studio.core.training.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from resnet_studio.core.training.config import ConfigError, TrainConfig
-from resnet_studio.core.training.schedules import lr_at
-
-# Settings that may change when a run is resumed; everything else must match the checkpoint.
-RESUME_OVERRIDES = ("steps", "device", "amp", "compile", "channels_last", "eval_every",
-                    "checkpoint_every", "log_every")
+from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.core.training.meters import LogWindow, StepClock
+from resnet_studio.core.training.resume import RESUME_OVERRIDES, check_resumable, resumed_config
+from resnet_studio.core.training.runtime import (
+    compiled,
+    describe_device,
+    divergence_message,
+    fit_spec_to_data,
+    is_out_of_memory,
+    mixed_precision,
+    out_of_memory_message,
+    resolve_device,
+)
+from resnet_studio.core.training.schedules import lr_at, make_optimizer
 
 
 class Diverged(RuntimeError):
-    pass
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """auto: CUDA, then Apple MPS, then the CPU. An unavailable explicit choice is an error."""
-    cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if name == "auto":
-        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
-    if name == "cuda" and not cuda:
-        raise ConfigError("device", "CUDA is not available on this computer (use auto or cpu)")
-    if name == "mps" and not mps:
-        raise ConfigError("device", "Apple MPS is not available on this computer (use auto or "
-                          "cpu)")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ConfigError("device", f"unknown device '{name}'")
-    return torch.device(name)
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"CUDA {torch.cuda.get_device_name(device)}"
-    if device.type == "mps":
-        return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, weight_decay=config.weight_decay)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, betas=(config.momentum or 0.9, 0.999),
-                                 weight_decay=config.weight_decay)
-    raise ConfigError("optimizer", f"unknown optimizer '{config.optimizer}'")
-
-
-def _is_oom(exc: BaseException) -> bool:
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and "out of memory" in text
+    """The loss or the weights became NaN or infinite."""
 
 
 class Trainer:
@@ -121,9 +86,9 @@ class Trainer:
         if self.resume_from is not None:
             self.resume_from = find_checkpoint(self.resume_from)
             self._resume_meta = read_checkpoint_meta(self.resume_from)
-            self._check_resumable(ArchSpec.from_dict(self._resume_meta["spec"]),
-                                  TrainConfig.from_dict(self._resume_meta["config"]),
-                                  int(self._resume_meta["step"]))
+            check_resumable(ArchSpec.from_dict(self._resume_meta["spec"]),
+                            TrainConfig.from_dict(self._resume_meta["config"]),
+                            int(self._resume_meta["step"]), self.spec, self.config)
             self.run_id = self._resume_meta["run_id"]
             self.run_dir = Path(run_dir) if run_dir else self.resume_from.parent
             self.step = self._start_step = int(self._resume_meta["step"])
@@ -138,7 +103,7 @@ class Trainer:
             self.run_dir = Path(run_dir)
         self.run_name = run_name or f"{spec.name} on {config.dataset}"
         if store is not None:
-            from resnet_studio.core.training.store import RunRecorder
+            from resnet_studio.core.training.recorder import RunRecorder
 
             self.callbacks.append(RunRecorder(store, name=run_name, experiment_id=experiment_id))
 
@@ -161,11 +126,10 @@ class Trainer:
         self._forward = None
         self._scaler = None
         self._amp_dtype: torch.dtype | None = None
-        self._elapsed_before = 0.0
-        self._images_before = 0  # images seen before this session (resumed runs)
-        self._train_time = 0.0  # this session's training time (no pauses, no validation)
-        self._images = 0  # this session's images
-        self._window: dict[str, Any] = {}
+        self._elapsed_before = 0.0  # training time before this session (resumed runs)
+        self._images_before = 0  # images seen before this session
+        self._clock = StepClock()  # this session's training time and images
+        self._window: LogWindow | None = None
         self._ready = False
         self._cond = threading.Condition()
         self._pause_requested = False
@@ -178,27 +142,9 @@ class Trainer:
         `compile`, `channels_last`, `eval_every`, `checkpoint_every`, `log_every` may be
         overridden (note that multistep milestones are fractions of `steps`)."""
         overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in RESUME_OVERRIDES}
-        overrides = {k: v for k, v in overrides.items() if v is not None}
         meta = read_checkpoint_meta(path)
-        config = replace(TrainConfig.from_dict(meta["config"]), **overrides)
+        config = resumed_config(meta["config"], **overrides)
         return cls(ArchSpec.from_dict(meta["spec"]), config, resume_from=path, **kwargs)
-
-    def _check_resumable(self, spec: ArchSpec, config: TrainConfig, step: int) -> None:
-        if spec.to_dict() != self.spec.to_dict():
-            # the dataset may have adapted in/out channels; compare the architecture itself
-            a = replace(spec, in_channels=0, num_classes=0, notes="")
-            b = replace(self.spec, in_channels=0, num_classes=0, notes="")
-            if a != b:
-                raise ConfigError("resume", f"the checkpoint is for {spec.name}, not "
-                                  f"{self.spec.name}")
-        old = {k: v for k, v in config.to_dict().items() if k not in RESUME_OVERRIDES}
-        new = {k: v for k, v in self.config.to_dict().items() if k not in RESUME_OVERRIDES}
-        diff = sorted(k for k in old if old[k] != new.get(k))
-        if diff:
-            raise ConfigError("resume", "the checkpoint was trained with different settings: "
-                              + ", ".join(f"{k} {old[k]!r} -> {new.get(k)!r}" for k in diff))
-        if step > self.config.steps:
-            raise ConfigError("steps", f"the checkpoint is already at step {step}")
 
     # -- control (any thread) ------------------------------------------------------------------
     def pause(self) -> None:
@@ -244,18 +190,7 @@ class Trainer:
             data = load_dataset(cfg.dataset, val_fraction=cfg.val_fraction,
                                 image_size=cfg.image_size or None, download=self.download,
                                 progress=progress)
-        info = data.info
-        from resnet_studio.core.zoo import with_io
-
-        spec = with_io(self.spec, in_channels=info.in_channels, num_classes=info.num_classes)
-        spec.validate()
-        if info.image_size < spec.min_input_side:
-            raise DatasetError(
-                f"{spec.name} needs images of at least {spec.min_input_side}x"
-                f"{spec.min_input_side} pixels; {info.name} has {info.image_size}x"
-                f"{info.image_size} (set image_size / --image-size {spec.min_input_side})")
-        self.spec = spec
-
+        self.spec = spec = fit_spec_to_data(self.spec, data.info)
         from resnet_studio.core.models import build_model
 
         torch.manual_seed(cfg.seed)
@@ -267,52 +202,21 @@ class Trainer:
         self.batches = TensorBatches(self.data, cfg.batch_size, seed=cfg.seed,
                                      augment=cfg.augment, channels_last=cfg.channels_last)
         self.optimizer = make_optimizer(model, cfg)
-        self._setup_amp()
-        self._window = self._empty_window(self.step)
+        self._amp_dtype, self._scaler, amp_warning = mixed_precision(self.device, cfg.amp)
+        self._window = LogWindow(self.device, self.step)
         if self.resume_from is not None:
             self._restore(load_checkpoint(self.resume_from))
-        self._forward = model
-        if cfg.compile:
-            try:
-                self._forward = torch.compile(model)
-            except Exception as e:  # no compiler toolchain, unsupported platform
-                self.warnings.append(f"torch.compile unavailable ({e}); running eagerly")
+        self._forward, compile_warning = compiled(model, cfg.compile)
+        self.warnings += [w for w in (amp_warning, compile_warning) if w]
         self._ready = True
-
-    def _setup_amp(self) -> None:
-        self._amp_dtype = None
-        self._scaler = None
-        if not self.config.amp:
-            return
-        dev = self.device.type
-        if dev == "cuda":
-            if torch.cuda.is_bf16_supported():
-                self._amp_dtype = torch.bfloat16
-            else:  # older GPUs: float16 needs loss scaling
-                self._amp_dtype = torch.float16
-                self._scaler = torch.amp.GradScaler("cuda")
-        elif dev in ("cpu", "mps"):
-            self._amp_dtype = torch.bfloat16
-        try:
-            with torch.autocast(dev, dtype=self._amp_dtype):
-                pass
-        except (RuntimeError, ValueError) as e:
-            self.warnings.append(f"mixed precision unavailable on {dev} ({e})")
-            self._amp_dtype = None
-            self._scaler = None
 
     def _autocast(self):
         if self._amp_dtype is None:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self._amp_dtype)
 
-    def _empty_window(self, start_step: int) -> dict[str, Any]:
-        z = lambda: torch.zeros((), dtype=torch.float32, device=self.device)
-        return {"loss": z(), "correct": z(), "count": 0, "start": start_step}
-
     def _restore(self, ckpt) -> None:
-        missing = self.model.load_state_dict(ckpt.model_state, strict=True)
-        del missing
+        self.model.load_state_dict(ckpt.model_state, strict=True)
         if ckpt.optimizer_state is not None:
             self.optimizer.load_state_dict(ckpt.optimizer_state)
         restore_rng(ckpt.rng)
@@ -321,11 +225,7 @@ class Trainer:
         self.history = {k: [(int(s), v) for s, v in pts] for k, pts in ckpt.metrics.items()}
         self._elapsed_before = float(st.get("elapsed_s", 0.0))
         self._images_before = int(st.get("images", 0))
-        w = st.get("window") or {}
-        self._window = self._empty_window(int(w.get("start", self.step)))
-        self._window["loss"].fill_(float(w.get("loss", 0.0)))
-        self._window["correct"].fill_(float(w.get("correct", 0.0)))
-        self._window["count"] = int(w.get("count", 0))
+        self._window = LogWindow.restored(self.device, st.get("window"), self.step)
         if st.get("scaler") and self._scaler is not None:
             self._scaler.load_state_dict(st["scaler"])
         if st.get("last_eval"):
@@ -349,10 +249,9 @@ class Trainer:
             try:
                 self.setup()
             except BaseException as e:
-                if not _is_oom(e):
+                if not is_out_of_memory(e):
                     raise
-                message = (f"out of memory on {describe_device(self.device)} while loading "
-                           f"the data and the model; try a smaller model or image size")
+                message = out_of_memory_message(self.device, self.config.batch_size, None)
                 self._release_memory()
                 self.callbacks.on_exception(self, e, message)
                 return self._finish("failed", message)
@@ -362,8 +261,7 @@ class Trainer:
                 self._running = False
 
     def _fit(self) -> TrainResult:
-        self._session_start = time.perf_counter()
-        self._train_time = 0.0
+        self._clock = StepClock()
         self.callbacks.on_train_start(self)
         self._set_status("running")
         try:
@@ -382,8 +280,9 @@ class Trainer:
             status, message = "failed", str(e.strerror or e)
             self.callbacks.on_exception(self, e, message)
         except BaseException as e:
-            if _is_oom(e):
-                status, message = "failed", self._oom_message(e)
+            if is_out_of_memory(e):
+                status, message = "failed", out_of_memory_message(
+                    self.device, self.config.batch_size, self.step)
                 self._release_memory()
                 self.callbacks.on_exception(self, e, message)
             else:
@@ -406,38 +305,35 @@ class Trainer:
         return result
 
     def result(self) -> TrainResult:
-        log, ev = self.last_log, self.last_eval
-        seconds = self.elapsed()
+        log, ev, clock = self.last_log, self.last_eval, self._clock
         return TrainResult(
             run_id=self.run_id, status=self.status, steps=self.step,
-            total_steps=self.config.steps, seconds=round(seconds, 3),
-            images_per_s=round(self._images / self._train_time, 1) if self._train_time else 0.0,
+            total_steps=self.config.steps, seconds=round(self.elapsed(), 3),
+            images_per_s=round(clock.images / clock.seconds, 1) if clock.seconds else 0.0,
             train_loss=log.loss if log else None, train_error=log.error if log else None,
             val_loss=ev.loss if ev else None, val_error=ev.error if ev else None,
-            checkpoint=self.last_checkpoint, message=self.message)
+            checkpoint=self.last_checkpoint, message=self.message, model=self.spec.name,
+            dataset=self.config.dataset, device=describe_device(self.device))
 
     def elapsed(self) -> float:
-        return self._elapsed_before + self._train_time
+        """Training time of the run so far (earlier sessions included; no pauses)."""
+        return self._elapsed_before + self._clock.seconds
 
     def _set_status(self, status: str, message: str = "") -> None:
         self.status = status
         self.callbacks.on_status(self, status, message)
 
     def _loop(self) -> None:
-        cfg = self.config
+        cfg, clock = self.config, self._clock
         model, opt, batches = self.model, self.optimizer, self.batches
-        B = cfg.batch_size
         model.train()
-        t0 = time.perf_counter()
-        window_images = 0
-        window_time = 0.0
+        clock.start()
         while self.step < cfg.steps:
             if self._stop_requested:
                 break
             if self._pause_requested:
-                window_time += time.perf_counter() - t0
-                self._wait_while_paused()
-                t0 = time.perf_counter()
+                with clock.stopped():
+                    self._wait_while_paused()
                 continue
             s = self.step
             lr = lr_at(s, cfg)
@@ -458,40 +354,28 @@ class Trainer:
                 self._scaler.update()
             else:
                 opt.step()
-            with torch.no_grad():
-                w = self._window
-                w["loss"] += loss.detach() * B
-                w["correct"] += (out.detach().argmax(1) == y).sum()
-                w["count"] += B
-            self.step = s + 1
-            window_images += B
-            self.callbacks.on_train_batch_end(self, self.step)
+            self._window.add(loss, out, y)
+            self.step = step = s + 1
+            clock.count(len(y))
+            self.callbacks.on_train_batch_end(self, step)
 
-            step = self.step
             last = step >= cfg.steps
-            if step % cfg.log_every == 0 or last:
-                window_time += time.perf_counter() - t0
-                self._log(lr, window_images, window_time)
-                window_images, window_time = 0, 0.0
-                t0 = time.perf_counter()
-            if (cfg.eval_every and step % cfg.eval_every == 0) or last:
-                window_time += time.perf_counter() - t0
-                self.evaluate()
-                t0 = time.perf_counter()
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not last:
-                window_time += time.perf_counter() - t0
-                self._save("periodic")
-                t0 = time.perf_counter()
-        # time of a partial window still counts
-        self._train_time += window_time + (time.perf_counter() - t0)
-        self._images += window_images
+            with clock.stopped():
+                if step % cfg.log_every == 0 or last:
+                    self._log(lr)
+                if (cfg.eval_every and step % cfg.eval_every == 0) or last:
+                    self.evaluate()
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and not last:
+                    self._save("periodic")
+        clock.stop()
+        clock.lap()  # the time of a partial window still counts
 
     def _run_model(self, x: torch.Tensor) -> torch.Tensor:
         try:
             return self._forward(x)
         except Exception as e:
             # torch.compile fails lazily (no C++ compiler, unsupported op): fall back to eager
-            if self._forward is self.model or _is_oom(e):
+            if self._forward is self.model or is_out_of_memory(e):
                 raise
             self.warnings.append(f"torch.compile failed ({type(e).__name__}: {e}); "
                                  "running eagerly")
@@ -506,49 +390,32 @@ class Trainer:
         if not self._stop_requested:
             self._set_status("running")
 
-    def _log(self, lr: float, window_images: int, window_time: float) -> None:
+    def _log(self, lr: float) -> None:
         """The once-every-log_every-steps sync: fetch the window's sums from the device."""
-        w = self._window
-        loss_sum, correct = torch.stack([w["loss"], w["correct"]]).tolist()
-        count = w["count"]
-        step = self.step
+        loss_sum, correct = self._window.totals()
+        count, step = self._window.count, self.step
         if not math.isfinite(loss_sum):
             raise Diverged(self._divergence_message(step))
-        self._train_time += window_time
-        self._images += window_images
-        ips = window_images / window_time if window_time > 0 else 0.0
-        per_step = self._train_time / max(1, step - self._first_step_of_session())
-        eta = per_step * (self.config.steps - step)
+        images, seconds = self._clock.lap()
+        per_step = self._clock.seconds / max(1, step - self._start_step)
         log = TrainLog(step=step, total_steps=self.config.steps,
                        epoch=round(step / self.batches.steps_per_epoch, 4),
                        loss=loss_sum / count, error=1.0 - correct / count, lr=lr,
-                       images_per_s=round(ips, 1), elapsed_s=round(self.elapsed(), 3),
-                       eta_s=round(eta, 1))
+                       images_per_s=round(images / seconds if seconds > 0 else 0.0, 1),
+                       elapsed_s=round(self.elapsed(), 3),
+                       eta_s=round(per_step * (self.config.steps - step), 1))
         self.last_log = log
         for name, value in (("train/loss", log.loss), ("train/error", log.error), ("lr", lr)):
             self.history.setdefault(name, []).append((step, value))
-        self._window = self._empty_window(step)
+        self._window = LogWindow(self.device, step)
         self.callbacks.on_log(self, log)
 
-    def _first_step_of_session(self) -> int:
-        return self._start_step
-
     def _divergence_message(self, step: int) -> str:
-        lr = self.config.lr
-        kept = (f"the last good checkpoint (step {self.last_checkpoint_step}) is kept at "
-                f"{self.last_checkpoint}") if self.last_checkpoint else \
-            "no checkpoint had been written yet"
-        return (f"training diverged: the loss became NaN or infinite by step {step}. Try a "
-                f"lower learning rate (now {lr:g}; e.g. {lr / 10:g}) or a warm-up; {kept}")
-
-    def _oom_message(self, exc: BaseException) -> str:
-        b = self.config.batch_size
-        return (f"out of memory on {describe_device(self.device)} with batch size {b} "
-                f"(step {self.step}). Try a smaller batch (e.g. {max(1, b // 2)}), mixed "
-                "precision (amp), or a smaller model.")
+        return divergence_message(step, self.config.lr, self.last_checkpoint,
+                                  self.last_checkpoint_step)
 
     def _release_memory(self) -> None:
-        self._window = {}
+        self._window = None
         if self.optimizer is not None:
             self.optimizer.zero_grad(set_to_none=True)
         if self.device is not None and self.device.type == "cuda":
@@ -589,16 +456,14 @@ class Trainer:
     def _save(self, reason: str) -> str | None:
         if self.last_checkpoint_step == self.step and self.last_checkpoint:
             return self.last_checkpoint  # nothing changed since
-        w = self._window
-        loss_sum, correct = torch.stack([w["loss"], w["correct"]]).tolist()
-        finite = math.isfinite(loss_sum) and all(
+        window = self._window.state()
+        finite = math.isfinite(window["loss"]) and all(
             bool(torch.isfinite(p).all()) for p in self.model.parameters())
         if not finite:
             raise Diverged(self._divergence_message(self.step))
         state = {
-            "elapsed_s": self.elapsed(), "images": self._images_before + self._images,
-            "window": {"loss": loss_sum, "correct": correct, "count": w["count"],
-                       "start": w["start"]},
+            "elapsed_s": self.elapsed(), "images": self._images_before + self._clock.images,
+            "window": window,
             "scaler": self._scaler.state_dict() if self._scaler is not None else None,
             "last_eval": self.last_eval.to_dict() if self.last_eval else None,
             "last_log": self.last_log.to_dict() if self.last_log else None,
@@ -623,4 +488,7 @@ class Trainer:
         return self._save("manual")
 
 
-__all__ = ["Diverged", "Trainer", "describe_device", "make_optimizer", "resolve_device"]
+# describe_device, make_optimizer and resolve_device live in runtime and schedules now; they stay
+# importable from here.
+__all__ = ["RESUME_OVERRIDES", "Diverged", "Trainer", "describe_device", "make_optimizer",
+           "resolve_device"]

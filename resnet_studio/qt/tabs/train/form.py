@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.core.training.config import PRESETS, TrainConfig
+from resnet_studio.qt.kit.palette import message_style
 
 PRESET_LABELS = {"quick_cpu": "Quick (CPU, a few minutes)",
                  "he2015_cifar": "He et al. 2015 CIFAR-10 (GPU, 64k steps)"}
@@ -36,9 +37,10 @@ def _dspin(lo: float, hi: float, decimals: int, step: float) -> QDoubleSpinBox:
 
 
 class TrainForm(QWidget):
-    """Edits a TrainConfig. `config()` returns it; `configChanged` fires on every edit."""
+    """Edits a TrainConfig: `value()` returns it, `set_value()` shows one; `valueChanged` fires
+    on every edit. Settings the form has no field for keep the last value set (or preset)."""
 
-    configChanged = Signal(object)
+    valueChanged = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -85,29 +87,21 @@ class TrainForm(QWidget):
         self.eval_every = _spin(0, 1_000_000, 50)
         self.checkpoint_every = _spin(0, 1_000_000, 500)
         self.error = QLabel(wordWrap=True)
-        self.error.setStyleSheet("color: #c62828;")
+        self.error.setStyleSheet(message_style(error=True))
         self.error.hide()
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Preset", self.preset)
-        form.addRow("Dataset", data_box)
-        form.addRow("Steps", self.steps)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Optimiser", self.optimizer)
-        form.addRow("Learning rate", self.lr)
-        form.addRow("Momentum", self.momentum)
-        form.addRow("", self.nesterov)
-        form.addRow("Weight decay", self.weight_decay)
-        form.addRow("Schedule", self.schedule)
-        form.addRow("Warm-up steps", self.warmup)
-        form.addRow("Seed", self.seed)
-        form.addRow("Device", self.device)
-        form.addRow("", self.amp)
-        form.addRow("", self.channels_last)
-        form.addRow("", self.compile)
-        form.addRow("Validate every", self.eval_every)
-        form.addRow("Checkpoint every", self.checkpoint_every)
+        for label, widget in [
+                ("Preset", self.preset), ("Dataset", data_box), ("Steps", self.steps),
+                ("Batch size", self.batch_size), ("Optimiser", self.optimizer),
+                ("Learning rate", self.lr), ("Momentum", self.momentum), ("", self.nesterov),
+                ("Weight decay", self.weight_decay), ("Schedule", self.schedule),
+                ("Warm-up steps", self.warmup), ("Seed", self.seed), ("Device", self.device),
+                ("", self.amp), ("", self.channels_last), ("", self.compile),
+                ("Validate every", self.eval_every),
+                ("Checkpoint every", self.checkpoint_every)]:
+            form.addRow(label, widget)
         form.addRow(self.error)
 
         self._base = PRESETS["quick_cpu"]
@@ -121,10 +115,10 @@ class TrainForm(QWidget):
         for w in (self.nesterov, self.amp, self.channels_last, self.compile):
             w.toggled.connect(self._edited)
         self.dataset.currentTextChanged.connect(self._edited)
-        self.set_config(self._base)
+        self.set_value(self._base)
 
     # -- public -------------------------------------------------------------------------------
-    def set_config(self, config: TrainConfig) -> None:
+    def set_value(self, config: TrainConfig) -> None:
         self._filling = True
         try:
             self._base = config
@@ -150,7 +144,7 @@ class TrainForm(QWidget):
         self._sync_preset()
         self._edited()
 
-    def config(self) -> TrainConfig:
+    def value(self) -> TrainConfig:
         return replace(
             self._base, dataset=self.dataset.currentText().strip(), steps=self.steps.value(),
             batch_size=self.batch_size.value(), optimizer=self.optimizer.currentText(),
@@ -162,16 +156,16 @@ class TrainForm(QWidget):
             eval_every=self.eval_every.value(), checkpoint_every=self.checkpoint_every.value())
 
     def is_valid(self) -> bool:
-        return not self.config().errors()
+        return not self.value().errors()
 
     # -- internals ------------------------------------------------------------------------------
     def _preset_chosen(self, index: int) -> None:
         key = self.preset.itemData(index)
         if key:
-            self.set_config(PRESETS[key])
+            self.set_value(PRESETS[key])
 
     def _sync_preset(self) -> None:
-        config = self.config()
+        config = self.value()
         match = next((k for k, p in PRESETS.items() if _same(p, config)), "")
         self.preset.blockSignals(True)
         self.preset.setCurrentIndex(self.preset.findData(match))
@@ -185,12 +179,12 @@ class TrainForm(QWidget):
     def _edited(self, *_args) -> None:
         if self._filling:
             return
-        config = self.config()
+        config = self.value()
         errs = config.errors()
         self.error.setVisible(bool(errs))
         self.error.setText("\n".join(str(e) for e in errs))
         self._sync_preset()
-        self.configChanged.emit(config)
+        self.valueChanged.emit(config)
 
 
 def _same(a: TrainConfig, b: TrainConfig) -> bool:

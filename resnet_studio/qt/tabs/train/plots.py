@@ -6,78 +6,49 @@ Each curve is created once and updated with setData; downsampling and clip-to-vi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from resnet_studio.core.common.curves import smooth
+from resnet_studio.core.training.curves import RunCurves
+from resnet_studio.qt.kit.palette import INFO, OK
+from resnet_studio.qt.kit.plotting import layout_widget, style_plot
+
 SMOOTHING = 0.9  # exponential moving average weight, as TensorBoard's default-ish slider
+TRAIN, TRAIN_RAW, VALIDATION = INFO, "#90caf9", "#ef6c00"
 OVERLAY_COLOURS = ["#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41"]
 
 
-@dataclass
-class RunCurves:
-    """The numbers of one run, appended as they arrive."""
-
-    steps: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    error: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    val_steps: list[int] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_error: list[float] = field(default_factory=list)
-
-    @classmethod
-    def from_metrics(cls, metrics: dict[str, list[tuple[int, float]]]) -> RunCurves:
-        """From RunStore.metrics(run): {"train/loss": [(step, value)], ...}."""
-        c = cls()
-        for name, attr_steps, attr in [("train/loss", "steps", "loss"),
-                                       ("train/error", None, "error"), ("lr", None, "lr"),
-                                       ("val/loss", "val_steps", "val_loss"),
-                                       ("val/error", None, "val_error")]:
-            rows = metrics.get(name, [])
-            if attr_steps:
-                setattr(c, attr_steps, [s for s, _ in rows])
-            setattr(c, attr, [v for _, v in rows])
-        return c
-
-
-def smooth(values: list[float], weight: float = SMOOTHING) -> np.ndarray:
-    """Debiased exponential moving average (as TensorBoard draws it)."""
-    out = np.empty(len(values))
-    avg = 0.0
-    for i, v in enumerate(values):
-        avg = weight * avg + (1 - weight) * v
-        out[i] = avg / (1 - weight ** (i + 1))
-    return out
+def _smoothed(values: list[float], scale: float = 1.0) -> np.ndarray:
+    return scale * np.asarray(smooth(values, SMOOTHING), dtype=float)
 
 
 class TrainPlots(QWidget):
+    """The live run's curves (`curves`, shared with the tab's TrainState: errors as fractions,
+    drawn in %) and dashed overlays of stored runs."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True)
-        self.view = pg.GraphicsLayoutWidget()
-        self.view.setBackground("w")
+        self.view = layout_widget()
         self.loss_plot = self._plot("Loss", row=0)
         self.error_plot = self._plot("Error (%)", row=1)
-        self.lr_plot = self._plot("Learning rate", row=2)
+        self.lr_plot = self._plot("Learning rate", row=2, bottom="step (iterations)")
         self.error_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
-        self.lr_plot.setLabel("bottom", "step (iterations)")
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.error_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
 
-        pen = lambda c, w=1.0, style=Qt.PenStyle.SolidLine: pg.mkPen(c, width=w, style=style)
-        self.loss_raw = self.loss_plot.plot(pen=pen("#90caf9", 1), name="training (raw)")
-        self.loss_smooth = self.loss_plot.plot(pen=pen("#1565c0", 2.2), name="training")
-        self.loss_val = self.loss_plot.plot(pen=pen("#ef6c00", 2), symbol="o", symbolSize=6,
-                                            symbolBrush="#ef6c00", name="validation")
-        self.err_train = self.error_plot.plot(pen=pen("#1565c0", 2.2), name="training")
-        self.err_val = self.error_plot.plot(pen=pen("#ef6c00", 2), symbol="o", symbolSize=6,
-                                            symbolBrush="#ef6c00", name="validation")
-        self.lr_curve = self.lr_plot.plot(pen=pen("#2e7d32", 2))
+        pen = lambda c, w=1.0: pg.mkPen(c, width=w)
+        val = dict(pen=pen(VALIDATION, 2), symbol="o", symbolSize=6, symbolBrush=VALIDATION,
+                   name="validation")
+        self.loss_raw = self.loss_plot.plot(pen=pen(TRAIN_RAW, 1), name="training (raw)")
+        self.loss_smooth = self.loss_plot.plot(pen=pen(TRAIN, 2.2), name="training")
+        self.loss_val = self.loss_plot.plot(**val)
+        self.err_train = self.error_plot.plot(pen=pen(TRAIN, 2.2), name="training")
+        self.err_val = self.error_plot.plot(**val)
+        self.lr_curve = self.lr_plot.plot(pen=pen(OK, 2))
         self.curves = RunCurves()
         self.overlays: dict[str, list] = {}
 
@@ -103,51 +74,25 @@ class TrainPlots(QWidget):
         self._mouse = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._mouse_moved)
 
-    def _plot(self, title: str, row: int):
-        plot = self.view.addPlot(row=row, col=0)
-        plot.setLabel("left", title)
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        plot.setDownsampling(mode="peak")
-        plot.setClipToView(True)
-        return plot
+    def _plot(self, title: str, row: int, bottom: str | None = None):
+        return style_plot(self.view.addPlot(row=row, col=0), title, bottom, live=True)
 
     # -- the live run ---------------------------------------------------------------------------
-    def clear(self) -> None:
-        self.curves = RunCurves()
-        self.redraw()
-
-    def add_logs(self, logs) -> None:
-        c = self.curves
-        for log in logs:
-            c.steps.append(log.step)
-            c.loss.append(log.loss)
-            c.error.append(100 * log.error)
-            c.lr.append(log.lr)
-        self.redraw()
-
-    def add_eval(self, result) -> None:
-        self.curves.val_steps.append(result.step)
-        self.curves.val_loss.append(result.loss)
-        self.curves.val_error.append(100 * result.error)
-        self.redraw()
-
-    def show_run(self, curves: RunCurves) -> None:
-        """Show a stored run as the main curves (e.g. the run being resumed)."""
-        curves.error = [100 * e for e in curves.error]
-        curves.val_error = [100 * e for e in curves.val_error]
+    def draw(self, curves: RunCurves) -> None:
+        """Draw `curves` as the main run (call `redraw()` after they grow)."""
         self.curves = curves
         self.redraw()
 
     def redraw(self) -> None:
         c = self.curves
         x = np.asarray(c.steps, dtype=float)
-        self.loss_raw.setData(x, np.asarray(c.loss))
-        self.loss_smooth.setData(x, smooth(c.loss))
-        self.err_train.setData(x, smooth(c.error))
-        self.lr_curve.setData(x, np.asarray(c.lr))
+        self.loss_raw.setData(x, np.asarray(c.loss, dtype=float))
+        self.loss_smooth.setData(x, _smoothed(c.loss))
+        self.err_train.setData(x, _smoothed(c.error, 100))
+        self.lr_curve.setData(x, np.asarray(c.lr, dtype=float))
         vx = np.asarray(c.val_steps, dtype=float)
-        self.loss_val.setData(vx, np.asarray(c.val_loss))
-        self.err_val.setData(vx, np.asarray(c.val_error))
+        self.loss_val.setData(vx, np.asarray(c.val_loss, dtype=float))
+        self.err_val.setData(vx, 100 * np.asarray(c.val_error, dtype=float))
 
     # -- overlays of past runs ----------------------------------------------------------------
     def set_overlay(self, run_id: str, label: str, curves: RunCurves | None) -> None:
@@ -158,12 +103,11 @@ class TrainPlots(QWidget):
         colour = OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)]
         dash = pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine)
         x = np.asarray(curves.steps, dtype=float)
-        items = [self.loss_plot.plot(x, smooth(curves.loss), pen=dash, name=label),
-                 self.error_plot.plot(x, smooth([100 * e for e in curves.error]), pen=dash,
-                                      name=label)]
+        items = [self.loss_plot.plot(x, _smoothed(curves.loss), pen=dash, name=label),
+                 self.error_plot.plot(x, _smoothed(curves.error, 100), pen=dash, name=label)]
         if curves.val_steps:
             items.append(self.error_plot.plot(np.asarray(curves.val_steps, dtype=float),
-                                              [100 * e for e in curves.val_error],
+                                              100 * np.asarray(curves.val_error, dtype=float),
                                               pen=pg.mkPen(colour, width=2.2)))
         self.overlays[run_id] = items
 
@@ -192,10 +136,10 @@ class TrainPlots(QWidget):
             return ""
         i = int(np.argmin(np.abs(np.asarray(c.steps) - step)))
         text = (f"step <b>{c.steps[i]:,}</b> · loss {c.loss[i]:.4f} "
-                f"(smoothed {smooth(c.loss[: i + 1])[-1]:.4f}) · error {c.error[i]:.1f}% · "
-                f"lr {c.lr[i]:.3g}")
+                f"(smoothed {smooth(c.loss[: i + 1], SMOOTHING)[-1]:.4f}) · "
+                f"error {100 * c.error[i]:.1f}% · lr {c.lr[i]:.3g}")
         if c.val_steps:
             j = int(np.argmin(np.abs(np.asarray(c.val_steps) - step)))
-            text += f" · val loss {c.val_loss[j]:.4f}, val error {c.val_error[j]:.1f}% " \
+            text += f" · val loss {c.val_loss[j]:.4f}, val error {100 * c.val_error[j]:.1f}% " \
                     f"(step {c.val_steps[j]:,})"
         return text

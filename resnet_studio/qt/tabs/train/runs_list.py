@@ -1,10 +1,13 @@
-"""Past runs from the run store: overlay, rename, delete, export CSV, resume."""
+"""Past runs from the run history (`app.runs.RunHistory`): overlay, rename, delete, export CSV,
+resume."""
 
 from __future__ import annotations
 
-import datetime as _dt
+from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -19,11 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.qt.kit.palette import RUN_STATUS, TEXT
+
+if TYPE_CHECKING:
+    from resnet_studio.app.runs import RunHistory
+
 COLUMNS = ["Show", "Name", "Model", "Dataset", "Status", "Steps", "Created"]
 ID_ROLE = Qt.ItemDataRole.UserRole
-STATUS_COLOURS = {"finished": "#2e7d32", "running": "#1565c0", "paused": "#6d4c41",
-                  "stopped": "#6d4c41", "diverged": "#c62828", "failed": "#c62828",
-                  "interrupted": "#ef6c00"}
 
 
 class RunsList(QWidget):
@@ -31,11 +36,9 @@ class RunsList(QWidget):
     resumeRequested = Signal(str)  # run id
     changed = Signal()
 
-    def __init__(self, store_factory, parent: QWidget | None = None):
-        """`store_factory()` returns a RunStore (opened lazily: it imports nothing heavy)."""
+    def __init__(self, history: RunHistory, parent: QWidget | None = None):
         super().__init__(parent)
-        self._store_factory = store_factory
-        self._store = None
+        self.history = history
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -47,13 +50,14 @@ class RunsList(QWidget):
 
         self.buttons = {}
         bar = QHBoxLayout()
-        for key, text, slot in [("refresh", "Refresh", self.refresh),
-                                ("rename", "Rename…", self._rename),
-                                ("delete", "Delete…", self._delete),
-                                ("export", "Export CSV…", self._export),
-                                ("resume", "Resume", self._resume)]:
+        for key, text, action in [("refresh", "Refresh", None),
+                                  ("rename", "Rename…", self._rename),
+                                  ("delete", "Delete…", self._delete),
+                                  ("export", "Export CSV…", self._export),
+                                  ("resume", "Resume", self.resumeRequested.emit)]:
             button = QPushButton(text)
-            button.clicked.connect(slot)
+            button.clicked.connect(self.refresh if action is None
+                                   else partial(self._on_selected, action))
             bar.addWidget(button)
             self.buttons[key] = button
         bar.addStretch(1)
@@ -65,15 +69,14 @@ class RunsList(QWidget):
 
     @property
     def store(self):
-        if self._store is None:
-            self._store = self._store_factory()
-        return self._store
+        """The RunStore behind the history (opened on first use)."""
+        return self.history.store
 
     def refresh(self) -> None:
         shown = set(self.shown_ids())
         self.table.blockSignals(True)
         self.table.setRowCount(0)
-        for rec in reversed(self.store.list_runs()):
+        for rec in reversed(self.history.rows(errors=False)):
             row = self.table.rowCount()
             self.table.insertRow(row)
             show = QTableWidgetItem()
@@ -83,12 +86,11 @@ class RunsList(QWidget):
                                else Qt.CheckState.Unchecked)
             show.setData(ID_ROLE, rec.id)
             show.setToolTip("Overlay this run's curves on the plots")
-            created = _dt.datetime.fromtimestamp(rec.created).strftime("%Y-%m-%d %H:%M")
             cells = [show, QTableWidgetItem(rec.name), QTableWidgetItem(rec.model),
                      QTableWidgetItem(rec.dataset), QTableWidgetItem(rec.status),
                      QTableWidgetItem(f"{rec.step:,} / {rec.total_steps:,}"),
-                     QTableWidgetItem(created)]
-            cells[4].setForeground(_colour(STATUS_COLOURS.get(rec.status, "#424242")))
+                     QTableWidgetItem(rec.created_text)]
+            cells[4].setForeground(QColor(RUN_STATUS.get(rec.status, TEXT)))
             if rec.message:
                 cells[4].setToolTip(rec.message)
             for col, item in enumerate(cells):
@@ -125,62 +127,45 @@ class RunsList(QWidget):
         run_id = self.selected_id()
         for key in ("rename", "delete", "export"):
             self.buttons[key].setEnabled(run_id is not None)
-        resumable = False
+        self.buttons["resume"].setEnabled(run_id is not None
+                                          and self.history.row(run_id, errors=False).resumable)
+
+    def _on_selected(self, action, *_clicked) -> None:
+        run_id = self.selected_id()
         if run_id is not None:
-            rec = self.store.get(run_id)
-            resumable = bool(rec.checkpoint) and rec.status in ("stopped", "interrupted",
-                                                                 "paused", "diverged")
-        self.buttons["resume"].setEnabled(resumable)
+            action(run_id)
 
-    def _rename(self) -> None:
-        run_id = self.selected_id()
-        if run_id is None:
-            return
+    def _rename(self, run_id: str) -> None:
         name, ok = QInputDialog.getText(self, "Rename run", "Name:",
-                                        text=self.store.get(run_id).name)
+                                        text=self.history.get(run_id).name)
         if ok and name.strip():
-            self.store.rename(run_id, name)
-            self.refresh()
-            self.changed.emit()
+            self.history.rename(run_id, name)
+            self._changed()
 
-    def _delete(self) -> None:
-        run_id = self.selected_id()
-        if run_id is None:
-            return
-        rec = self.store.get(run_id)
+    def _delete(self, run_id: str) -> None:
+        rec = self.history.get(run_id)
         answer = QMessageBox.question(
             self, "Delete run", f"Delete “{rec.name}” and its metrics?\n\nIts checkpoint files "
             f"are deleted too.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return
         try:
-            self.store.delete(run_id, delete_files=True)
+            self.history.delete(run_id, delete_files=True)
         except ValueError as e:
             QMessageBox.warning(self, "Cannot delete", str(e))
             return
         self.overlayToggled.emit(run_id, False)
-        self.refresh()
-        self.changed.emit()
+        self._changed()
 
-    def _export(self) -> None:
-        run_id = self.selected_id()
-        if run_id is None:
-            return
+    def _export(self, run_id: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export run metrics", f"{run_id}.csv",
                                               "CSV (*.csv)")
         if path:
             try:
-                self.store.export_csv(run_id, path)
+                self.history.export_csv(run_id, path)
             except OSError as e:
                 QMessageBox.warning(self, "Export failed", f"{path}\n\n{e}")
 
-    def _resume(self) -> None:
-        run_id = self.selected_id()
-        if run_id is not None:
-            self.resumeRequested.emit(run_id)
-
-
-def _colour(hex_colour: str):
-    from PySide6.QtGui import QColor
-
-    return QColor(hex_colour)
+    def _changed(self) -> None:
+        self.refresh()
+        self.changed.emit()

@@ -1,5 +1,7 @@
-"""One training run at a time on a QueueSession: the Trainer's callbacks post plain records
-(TrainLog, EvalResult, CheckpointInfo...) and the GUI gets them at a UI tick."""
+"""One training run at a time on a QueueSession: `app.training.TrainingRun` builds and trains
+the run on the session's thread, a callback posts its plain records (TrainLog, EvalResult,
+CheckpointInfo...) and the GUI gets them at a UI tick. `pause`, `resume` and `stop` are called
+on the GUI thread; the trainer's controls are thread-safe."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from PySide6.QtCore import Signal
 from resnet_studio.qt.kit.session import QueueSession
 
 if TYPE_CHECKING:
-    from resnet_studio.core.spec import ArchSpec
-    from resnet_studio.core.training.config import TrainConfig
+    from resnet_studio.app.training import TrainRequest
+    from resnet_studio.core.training.trainer import Trainer
 
 
 def _posting_callback(post):
@@ -52,26 +54,28 @@ class TrainingSession(QueueSession):
                "checkpoint": "checkpointed", "status": "statusChanged", "data": "dataProgress",
                "finished": "finished"}
 
-    def start(self, spec: ArchSpec, config: TrainConfig, *, resume_from: str | None = None,
-              store_path: str | None = None, run_name: str | None = None) -> None:
+    def start(self, request: TrainRequest) -> None:
         def build(post):
-            from resnet_studio.core.training.gradlog import GradientLogger
-            from resnet_studio.core.training.store import RunStore
-            from resnet_studio.core.training.trainer import Trainer
+            from resnet_studio.app.training import TrainingRun
 
-            # Per-block gradient norms every 10 steps, for the Gradients tab's heatmaps.
-            callbacks = [_posting_callback(post), GradientLogger(every=10)]
-            store = RunStore(store_path, check_interrupted=False)
-            if resume_from:
-                return Trainer.from_checkpoint(resume_from, callbacks=callbacks, store=store,
-                                               steps=config.steps)
-            return Trainer(spec, config, callbacks=callbacks, store=store, run_name=run_name)
+            return TrainingRun.build(request, [_posting_callback(post)])
 
-        self._run(build, lambda trainer: trainer.fit())
+        self._run(build, lambda run: run.run())
 
     @property
-    def trainer(self):
-        return self.target
+    def trainer(self) -> Trainer | None:
+        """The run's Trainer once built (its `step` may be read from any thread)."""
+        run = self.target
+        return run.trainer if run is not None else None
+
+    def _thread_done(self) -> None:
+        # A run started right after the last one ended (Resume in the runs list) can receive
+        # the last thread's `finished` late, from the event queue: it must not stop the new
+        # run's tick. (QThread.isRunning() is already False inside its own `finished`.)
+        if self.is_running():
+            self._drain()
+            return
+        super()._thread_done()
 
     def pause(self) -> None:
         if self.trainer is not None:

@@ -1,4 +1,11 @@
-"""Train tab: settings, Start/Pause/Stop, live curves, and the run history."""
+"""Train tab: settings, Start/Pause/Stop, live curves, and the run history.
+
+The tab composes a form (`TrainForm.value()` -> TrainConfig), the plots, the runs list (over
+`app.runs.RunHistory`) and a `TrainingSession` that trains an `app.training.TrainRequest` on
+its own thread. What the tab shows about the run lives in `self.state` (an
+`app.training.TrainState`, Qt-free): the session's records update it, `_render` draws it.
+Everything here runs on the GUI thread.
+"""
 
 from __future__ import annotations
 
@@ -19,22 +26,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.app.runs import RunHistory
+from resnet_studio.app.training import TrainRequest, TrainState
 from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.qt.kit.palette import message_style
 from resnet_studio.qt.kit.tab import TabContext
 from resnet_studio.qt.tabs.train.form import TrainForm
-from resnet_studio.qt.tabs.train.plots import RunCurves, TrainPlots
+from resnet_studio.qt.tabs.train.plots import TrainPlots
 from resnet_studio.qt.tabs.train.runs_list import RunsList
 from resnet_studio.qt.tabs.train.session import TrainingSession
 
 if TYPE_CHECKING:
     from resnet_studio.core.spec import ArchSpec
 
+SETTINGS_KEY = "train/config"
 
-def _duration(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+def _split(orientation: Qt.Orientation, *panes: tuple[QWidget, int]) -> QSplitter:
+    """A splitter over (widget, stretch factor) panes that never collapses one."""
+    splitter = QSplitter(orientation, childrenCollapsible=False)
+    for i, (widget, stretch) in enumerate(panes):
+        splitter.addWidget(widget)
+        splitter.setStretchFactor(i, stretch)
+    return splitter
 
 
 class TrainTab(QWidget):
@@ -46,11 +60,12 @@ class TrainTab(QWidget):
         super().__init__(parent)
         self.context = context or TabContext()
         self.spec: ArchSpec | None = None
-        self.store_path = self.context.store_path
+        self.state = TrainState()
+        self.history = RunHistory(self.context.store_path)
         self.session = TrainingSession(self)
         self.form = TrainForm()
         self.plots = TrainPlots()
-        self.runs = RunsList(self._open_store)
+        self.runs = RunsList(self.history)
         self.model_label = QLabel(textFormat=Qt.TextFormat.RichText, wordWrap=True)
 
         self.start_button = QPushButton("Start")
@@ -61,12 +76,9 @@ class TrainTab(QWidget):
         self.pause_button.clicked.connect(self._toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         self.progress = QProgressBar(textVisible=True)
-        self.progress.setFormat("idle")
-        self.progress.setValue(0)
         self.detail = QLabel("", wordWrap=True)
         self.message = QLabel("", wordWrap=True, objectName="trainMessage")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
 
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
@@ -79,21 +91,13 @@ class TrainTab(QWidget):
         scroll.setWidget(self.form)
         box.addWidget(scroll, 1)
         box.addLayout(buttons)
-        box.addWidget(self.progress)
-        box.addWidget(self.detail)
-        box.addWidget(self.message)
+        for w in (self.progress, self.detail, self.message):
+            box.addWidget(w)
 
-        right = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
-        right.addWidget(self.plots)
         runs_box = QGroupBox("Runs")
         QVBoxLayout(runs_box).addWidget(self.runs)
-        right.addWidget(runs_box)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 1)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
-        self.splitter.addWidget(settings)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(1, 1)
+        right = _split(Qt.Orientation.Vertical, (self.plots, 3), (runs_box, 1))
+        self.splitter = _split(Qt.Orientation.Horizontal, (settings, 0), (right, 1))
         self.splitter.setSizes([330, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -102,7 +106,7 @@ class TrainTab(QWidget):
         s = self.session
         s.started.connect(self._started)
         s.logged.connect(self._logged)
-        s.evaluated.connect(self.plots.add_eval)
+        s.evaluated.connect(self._evaluated)
         s.statusChanged.connect(self._status)
         s.dataProgress.connect(self._data_progress)
         s.finished.connect(self._finished)
@@ -110,14 +114,10 @@ class TrainTab(QWidget):
         s.runningChanged.connect(self._running_changed)
         self.runs.overlayToggled.connect(self._overlay)
         self.runs.resumeRequested.connect(self.resume_run)
-        self.form.configChanged.connect(lambda _c: self._update_buttons())
+        self.form.valueChanged.connect(lambda _c: self._update_buttons())
         self._restore_form()
+        self._render()
         self._update_buttons()
-
-    def _open_store(self):
-        from resnet_studio.core.training.store import RunStore
-
-        return RunStore(self.store_path)
 
     # -- model --------------------------------------------------------------------------------
     def set_spec(self, spec: ArchSpec) -> None:
@@ -133,40 +133,40 @@ class TrainTab(QWidget):
     def start(self) -> bool:
         if self.session.is_running() or self.spec is None:
             return False
-        config = self.form.config()
+        config = self.form.value()
         errs = config.errors()
         if errs:
-            self._show_message(str(errs[0]), error=True)
+            self.state.say(str(errs[0]), error=True)
+            self._render()
             return False
         self._save_form()
-        self.plots.clear()
-        self._show_message("")
-        self.progress.setRange(0, config.steps)
-        self.progress.setValue(0)
-        self.progress.setFormat("preparing data…")
-        self.session.start(self.spec, config, store_path=self.store_path)
+        self.state.begin(config.steps)
+        self._begin(TrainRequest(spec=self.spec, config=config,
+                                 store_path=self.context.store_path))
         return True
 
     def resume_run(self, run_id: str) -> bool:
+        """Continue a stored run from its checkpoint, showing its curves so far."""
         if self.session.is_running():
             return False
-        store = self.runs.store
-        rec = store.get(run_id)
+        rec = self.history.get(run_id)
         if not rec.checkpoint:
-            self._show_message(f"Run {rec.name} has no checkpoint to resume from.", error=True)
+            self.state.say(f"Run {rec.name} has no checkpoint to resume from.", error=True)
+            self._render()
             return False
-        config = TrainConfig.from_dict(rec.config)
-        self.plots.show_run(RunCurves.from_metrics(store.metrics(run_id)))
-        self.progress.setRange(0, config.steps)
-        self.progress.setFormat("resuming…")
-        self._show_message("")
-        self.session.start(self.spec, config, resume_from=rec.checkpoint,
-                           store_path=self.store_path)
+        steps = TrainConfig.from_dict(rec.config).steps
+        self.state.begin(steps, resuming=True, curves=self.history.curves(run_id))
+        self._begin(TrainRequest(resume_from=rec.checkpoint, resume_overrides={"steps": steps},
+                                 store_path=self.context.store_path))
         return True
 
+    def _begin(self, request: TrainRequest) -> None:
+        self.plots.draw(self.state.curves)
+        self._render()
+        self.session.start(request)
+
     def _toggle_pause(self) -> None:
-        trainer = self.session.trainer
-        if trainer is None:
+        if self.session.trainer is None:
             return
         if self.pause_button.text() == "Pause":
             self.session.pause()
@@ -179,7 +179,8 @@ class TrainTab(QWidget):
         if self.session.is_running():
             self.session.resume()  # a paused run must wake up to stop
             self.session.stop()
-            self.progress.setFormat("stopping (writing a checkpoint)…")
+            self.state.stopping()
+            self._render()
 
     def is_running(self) -> bool:
         return self.session.is_running()
@@ -187,58 +188,43 @@ class TrainTab(QWidget):
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
         """Stop cleanly with a checkpoint and wait for the thread (window close)."""
         self.stop()
-        return self.session.wait(timeout_ms)
+        done = self.session.wait(timeout_ms)
+        self.history.close()
+        return done
 
-    # -- session events ---------------------------------------------------------------------------
-    def _started(self, run_id: str, run_dir: str) -> None:
-        self.current_run = run_id
+    # -- session events (GUI thread, at the session's tick) -----------------------------------
+    def _started(self, run_id: str, _run_dir: str) -> None:
+        self.state.started(run_id)
         self.runs.refresh()
         self.runs.select_run(run_id)
         self.statusMessage.emit(f"Training {self.spec.name if self.spec else ''} · run {run_id}")
 
     def _logged(self, logs: list) -> None:
-        self.plots.add_logs(logs)
-        log = logs[-1]
-        self.progress.setRange(0, log.total_steps)
-        self.progress.setValue(log.step)
-        self.progress.setFormat(f"step {log.step:,} / {log.total_steps:,}")
-        self.detail.setText(f"epoch {log.epoch:.2f} · {log.images_per_s:,.0f} images/s · "
-                            f"elapsed {_duration(log.elapsed_s)} · ETA {_duration(log.eta_s)} · "
-                            f"loss {log.loss:.3f} · error {100 * log.error:.1f}%")
+        self.state.logged(logs)
+        self.plots.redraw()
+        self._render()
+
+    def _evaluated(self, result) -> None:
+        self.state.evaluated(result)
+        self.plots.redraw()
 
     def _status(self, status: str, message: str) -> None:
-        if status == "paused":
-            self.progress.setFormat(f"paused at step {self.progress.value():,}")
-        if status in ("diverged", "failed") and message:
-            self._show_message(message, error=True)
+        self.state.status_changed(status, message)
+        self._render()
 
-    def _data_progress(self, done: int, total: int, message: str) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-        else:
-            self.progress.setRange(0, 0)
-        self.progress.setFormat(message or "loading data…")
+    def _data_progress(self, done: int, total: int, text: str) -> None:
+        self.state.data_progress(done, total, text)
+        self._render()
 
     def _finished(self, result) -> None:
-        text = {"finished": "finished", "stopped": "stopped", "diverged": "diverged",
-                "failed": "failed"}.get(result.status, result.status)
-        self.progress.setFormat(f"{text} at step {result.steps:,} / {result.total_steps:,}")
-        if result.status in ("finished", "stopped"):
-            parts = [f"Run {text} in {_duration(result.seconds)}"]
-            if result.val_error is not None:
-                parts.append(f"validation error {100 * result.val_error:.1f}%")
-            if result.checkpoint:
-                parts.append(f"checkpoint: {result.checkpoint}")
-            self._show_message(" · ".join(parts))
-        self.statusMessage.emit(f"Training {text}")
+        self.state.finished(result)
+        self._render()
+        self.statusMessage.emit(f"Training {result.status}")
         self.runs.refresh()
 
     def _failed(self, message: str) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("could not start")
-        self._show_message(message, error=True)
+        self.state.could_not_start(message)
+        self._render()
         self.statusMessage.emit("Training could not start")
         self.runs.refresh()
 
@@ -248,12 +234,20 @@ class TrainTab(QWidget):
         self._update_buttons()
 
     def _overlay(self, run_id: str, shown: bool) -> None:
-        if not shown:
-            self.plots.set_overlay(run_id, "", None)
-            return
-        store = self.runs.store
-        rec = store.get(run_id)
-        self.plots.set_overlay(run_id, rec.name, RunCurves.from_metrics(store.metrics(run_id)))
+        curves = self.history.curves(run_id) if shown else None
+        self.plots.set_overlay(run_id, self.history.get(run_id).name if shown else "", curves)
+
+    # -- drawing the state -----------------------------------------------------------------------
+    def _render(self) -> None:
+        st = self.state
+        value, maximum = st.progress
+        self.progress.setRange(0, maximum)
+        self.progress.setValue(value)
+        self.progress.setFormat(st.progress_text)
+        self.detail.setText(st.detail)
+        self.message.setVisible(bool(st.message))
+        self.message.setText(st.message)
+        self.message.setStyleSheet(message_style(st.message_is_error))
 
     def _update_buttons(self) -> None:
         running = self.session.is_running()
@@ -263,20 +257,15 @@ class TrainTab(QWidget):
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)
 
-    def _show_message(self, text: str, error: bool = False) -> None:
-        self.message.setVisible(bool(text))
-        self.message.setText(text)
-        self.message.setStyleSheet("color: #c62828;" if error else "color: #2e7d32;")
-
     # -- remembered settings ----------------------------------------------------------------------
     def _save_form(self) -> None:
-        self.context.settings.set_value("train/config", self.form.config().to_json(indent=None))
+        self.context.settings.set_value(SETTINGS_KEY, self.form.value().to_json(indent=None))
 
     def _restore_form(self) -> None:
-        text = self.context.settings.value("train/config")
+        text = self.context.settings.value(SETTINGS_KEY)
         if text:
             with contextlib.suppress(ValueError):
-                self.form.set_config(TrainConfig.from_json(str(text)))
+                self.form.set_value(TrainConfig.from_json(str(text)))
 
     def confirm_close(self, parent: QWidget) -> bool:
         """Ask before closing while a run trains; True means go ahead (the run is stopped)."""
