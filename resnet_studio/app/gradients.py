@@ -123,14 +123,7 @@ def list_gradient_runs(store_path: str | None,
 
 
 def _has_gradients(store, run_id: str) -> bool:
-    # one indexed probe per run (metrics_run is on run_id, name, step); RunStore has no public
-    # "metric names of a run" query, so fall back to reading the metrics if this ever breaks
-    try:
-        row = store._tx("SELECT 1 FROM metrics WHERE run_id=? AND name>=? AND name<? LIMIT 1",
-                        (run_id, "grad/", "grad0")).fetchone()
-        return row is not None
-    except Exception:
-        return any(k.startswith("grad/") for k in store.metrics(run_id))
+    return store.has_metrics(run_id, "grad/")
 
 
 def load_gradient_runs(store_path: str | None, run_ids: list[str],

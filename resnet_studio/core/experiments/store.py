@@ -26,7 +26,7 @@ from resnet_studio.core.experiments.plan import (
 )
 from resnet_studio.core.experiments.results import ExperimentResults, RunSeries, compute_results
 from resnet_studio.core.training.config import TrainConfig
-from resnet_studio.core.training.store import RunStore, _pid_alive
+from resnet_studio.core.training.store import RunStore, pid_alive
 
 if TYPE_CHECKING:
     from resnet_studio.core.experiments.plan import ExperimentPreset
@@ -117,7 +117,7 @@ class ExperimentStore:
         host = socket.gethostname()
         gone = [r["id"] for r in self._q("SELECT id, pid, host FROM experiments WHERE "
                                          "status='running'").fetchall()
-                if r["host"] == host and not _pid_alive(r["pid"] or 0)]
+                if r["host"] == host and not pid_alive(r["pid"] or 0)]
         for exp_id in gone:
             self._q("UPDATE experiments SET status='interrupted', updated=?, message=? "
                     "WHERE id=?", (time.time(), "the process running it ended (killed or "
@@ -261,7 +261,7 @@ class ExperimentStore:
             row = self._q("SELECT status, pid, host FROM experiments WHERE id=?",
                           (exp_id,)).fetchone()
             if (row["status"] == "running" and row["pid"] != os.getpid()
-                    and row["host"] == socket.gethostname() and _pid_alive(row["pid"] or 0)):
+                    and row["host"] == socket.gethostname() and pid_alive(row["pid"] or 0)):
                 raise ExperimentError(f"experiment {exp_id} is already running (process "
                                       f"{row['pid']})")
             self.set_status(exp_id, "running")

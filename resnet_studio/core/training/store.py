@@ -98,7 +98,7 @@ def default_store_path() -> Path:
     return data_dir() / "runs.sqlite"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     if pid == os.getpid():
@@ -169,7 +169,7 @@ class RunStore:
         for row in self._tx("SELECT id, status, pid, host, heartbeat FROM runs "
                             "WHERE status IN (?, ?)", ACTIVE).fetchall():
             if row["host"] == host:
-                dead = not _pid_alive(row["pid"] or 0) or (
+                dead = not pid_alive(row["pid"] or 0) or (
                     row["status"] == "running" and row["pid"] != os.getpid()
                     and now - row["heartbeat"] > STALE_AFTER_S)
             else:  # another machine sharing the folder: only the heartbeat tells
@@ -280,7 +280,7 @@ class RunStore:
     def delete(self, ref: str, *, delete_files: bool = False) -> None:
         """Remove the run and its metrics; with delete_files also its folder (checkpoints)."""
         rec = self.get(ref)
-        if rec.status in ACTIVE and rec.pid and _pid_alive(rec.pid):
+        if rec.status in ACTIVE and rec.pid and pid_alive(rec.pid):
             raise ValueError(f"run {rec.id} is still {rec.status}; stop it first")
         with self._lock:
             self._tx("BEGIN IMMEDIATE")

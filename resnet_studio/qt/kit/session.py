@@ -110,6 +110,11 @@ class QueueSession(QObject):
 
     def _thread_done(self) -> None:
         self._drain()
+        # A run started right after the last one ended (Resume in a runs list) can receive the
+        # last thread's `finished` late, from the event queue: it must not stop the new run's
+        # tick. (QThread.isRunning() is already False inside its own `finished`.)
+        if self.is_running():
+            return
         self._timer.stop()
         self.runningChanged.emit(False)
 

@@ -68,15 +68,6 @@ class TrainingSession(QueueSession):
         run = self.target
         return run.trainer if run is not None else None
 
-    def _thread_done(self) -> None:
-        # A run started right after the last one ended (Resume in the runs list) can receive
-        # the last thread's `finished` late, from the event queue: it must not stop the new
-        # run's tick. (QThread.isRunning() is already False inside its own `finished`.)
-        if self.is_running():
-            self._drain()
-            return
-        super()._thread_done()
-
     def pause(self) -> None:
         if self.trainer is not None:
             self.trainer.pause()
