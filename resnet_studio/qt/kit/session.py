@@ -77,6 +77,11 @@ class QueueSession(QObject):
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
 
+    def bind(self, **handlers: Callable) -> None:
+        """Connect signals by name: `session.bind(logged=self._logged, failed=...)`."""
+        for name, handler in handlers.items():
+            getattr(self, name).connect(handler)
+
     def post(self, kind: str, payload: Any = None) -> None:
         self._events.put((kind, payload))
 

@@ -70,16 +70,11 @@ class DepthLabTab(TabWidget):
         self.stored.openRequested.connect(self.open_experiment)
         self.stored.resumeRequested.connect(self.resume_experiment)
         self.stored.deleteRequested.connect(self._delete)
-        s = self.session
-        s.cellsChanged.connect(self._cells_changed)
-        s.runStarted.connect(self._run_started)
-        s.logged.connect(self._logged)
-        s.evaluated.connect(self._evaluated)
-        s.runFinished.connect(self._run_finished)
-        s.dataProgress.connect(self.controls.show_data)
-        s.finished.connect(self._finished)
-        s.failed.connect(self._failed)
-        s.runningChanged.connect(self._running_changed)
+        self.session.bind(cellsChanged=self._cells_changed, runStarted=self._run_started,
+                          logged=self._logged, evaluated=self._evaluated,
+                          runFinished=self._run_finished, dataProgress=self.controls.show_data,
+                          finished=self._finished, failed=self._failed,
+                          runningChanged=self._running_changed)
         self.form.restore(self.context.settings)
         self.refresh_experiments()
 

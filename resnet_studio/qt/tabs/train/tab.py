@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -30,7 +30,7 @@ from resnet_studio.app.runs import RunHistory
 from resnet_studio.app.training import TrainRequest, TrainState
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.qt.kit.palette import message_style
-from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.train.form import TrainForm
 from resnet_studio.qt.tabs.train.plots import TrainPlots
 from resnet_studio.qt.tabs.train.runs_list import RunsList
@@ -51,14 +51,11 @@ def _split(orientation: Qt.Orientation, *panes: tuple[QWidget, int]) -> QSplitte
     return splitter
 
 
-class TrainTab(QWidget):
+class TrainTab(TabWidget):
     title = "Train"
-    statusMessage = Signal(str)
-    busyChanged = Signal(bool)
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.context = context or TabContext()
+        super().__init__(context, parent)
         self.spec: ArchSpec | None = None
         self.state = TrainState()
         self.history = RunHistory(self.context.store_path)
@@ -103,15 +100,10 @@ class TrainTab(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
 
-        s = self.session
-        s.started.connect(self._started)
-        s.logged.connect(self._logged)
-        s.evaluated.connect(self._evaluated)
-        s.statusChanged.connect(self._status)
-        s.dataProgress.connect(self._data_progress)
-        s.finished.connect(self._finished)
-        s.failed.connect(self._failed)
-        s.runningChanged.connect(self._running_changed)
+        self.session.bind(started=self._started, logged=self._logged, evaluated=self._evaluated,
+                          statusChanged=self._status, dataProgress=self._data_progress,
+                          finished=self._finished, failed=self._failed,
+                          runningChanged=self._running_changed)
         self.runs.overlayToggled.connect(self._overlay)
         self.runs.resumeRequested.connect(self.resume_run)
         self.form.valueChanged.connect(lambda _c: self._update_buttons())
