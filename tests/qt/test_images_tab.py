@@ -184,13 +184,13 @@ def test_a_state_dict_for_another_architecture_shows_the_error_and_keeps_the_mod
 
 def test_offline_imagenet_weights_name_file_and_folder_and_offer_random(
         qtbot, tab, files, tmp_path, monkeypatch):
-    import resnet_studio.core.weights as weights
+    import resnet_studio.core.weights.torchvision as hub
 
     def offline(url, timeout=30.0):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(weights, "_open_url", offline)
+    monkeypatch.setattr(hub, "_open_url", offline)
     with qtbot.waitSignal(tab.sourceFailed, timeout=TIMEOUT):
         tab.set_model("resnet18")  # ImageNet weights by default
     idle(qtbot, tab)
