@@ -1,5 +1,7 @@
 """Classification: batched inference with a model source, top-k with class names.
 
+The CSV export of predictions is in `app.classify` (shared by the tab and `classify --csv`).
+
 `classify(source, images)` runs the model of a `core.weights.ModelSource` in eval mode under
 no_grad, batch by batch, reporting progress after each batch and checking `should_stop()`
 before each one (cooperative cancel: it returns the predictions made so far). How an image
@@ -9,8 +11,6 @@ are re-exported here for existing callers.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,23 +121,5 @@ def classify(source: ModelSource, images: Sequence[ImageLike], *, topk: int = 5,
     return out
 
 
-def predictions_to_csv(predictions: Sequence[Prediction]) -> str:
-    """One row per (image, rank): image,path,rank,class_index,label,probability."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["image", "path", "rank", "class_index", "label", "probability"])
-    for pred in predictions:
-        for rank, (c, lb, p) in enumerate(zip(pred.classes, pred.labels, pred.probabilities), 1):
-            w.writerow([pred.name, pred.path or "", rank, c, lb, f"{p:.6f}"])
-    return buf.getvalue()
-
-
-def write_predictions_csv(path: str | Path, predictions: Sequence[Prediction]) -> None:
-    from resnet_studio.core.common.files import write_text_atomic
-
-    write_text_atomic(Path(path), predictions_to_csv(predictions))
-
-
 __all__ = ["CIFAR10_CLASSES", "DATASET_STATS", "IMAGENET_MEAN", "IMAGENET_STD", "INTERPOLATIONS",
-           "ImageLike", "Prediction", "Preprocess", "as_pil", "classify", "predictions_to_csv",
-           "preprocess_for_dataset", "write_predictions_csv"]
+           "ImageLike", "Prediction", "Preprocess", "as_pil", "classify", "preprocess_for_dataset"]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from resnet_studio.qt.kit.palette import WARNING
 from resnet_studio.qt.tabs.images.tab import ImagesTab
 
 TIMEOUT = 30_000
@@ -87,7 +88,7 @@ def test_good_images_are_classified_and_bad_files_listed_with_reasons(qtbot, tab
     assert tab.image_count() == 3 and tab.strip.count() == 3
     for p in predictions:
         assert len(p.labels) == tab.topk == 5
-        assert all(label in handle.source.categories for label in p.labels)
+        assert all(label in handle.categories for label in p.labels)
         assert list(p.probabilities) == sorted(p.probabilities, reverse=True)
     for uid, p in zip(tab.strip.uids(), predictions):
         pct = p.top1_probability
@@ -111,7 +112,7 @@ def test_random_weights_are_labelled_in_warning_colour(qtbot, tab):
     ready(qtbot, tab)
     text = tab.source_text()
     assert "resnet18 · random weights (untrained)" in text
-    assert "#b45309" in text  # the warning colour
+    assert WARNING in text  # the warning colour
     assert tab.source_combo.currentData() == "random"
     # a CIFAR preset has no ImageNet weights: that choice is disabled there
     assert tab.source_combo.model().item(0).isEnabled()

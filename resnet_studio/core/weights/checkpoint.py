@@ -13,17 +13,7 @@ import torch
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.preprocess import preprocess_for_dataset
 from resnet_studio.core.spec import ArchSpec
-from resnet_studio.core.weights.source import (
-    ModelSource,
-    WeightsError,
-    WeightsMismatch,
-    default_categories,
-    default_preprocess,
-    describe_spec,
-    model_from_state,
-    resolve_spec,
-    same_arch,
-)
+from resnet_studio.core.weights import source
 from resnet_studio.core.weights.state_dict import compare_state
 
 
@@ -71,36 +61,36 @@ def _read_app_checkpoint(p: Path) -> tuple[ArchSpec, dict[str, torch.Tensor], di
         spec = ArchSpec.from_dict(doc["spec"])
         state = load_file(weights_file, device="cpu")
     except (OSError, KeyError, ValueError) as e:
-        raise WeightsError(f"cannot read checkpoint {p}: {e}") from None
+        raise source.WeightsError(f"cannot read checkpoint {p}: {e}") from None
     except Exception as e:  # noqa: BLE001 - safetensors raises its own type for damaged files
-        raise WeightsError(f"checkpoint {p} is damaged: {e}") from None
+        raise source.WeightsError(f"checkpoint {p} is damaged: {e}") from None
     return spec, state, doc, weights_file
 
 
 def load_checkpoint_source(path: str | Path, *,
-                           expect: str | ArchSpec | None = None) -> ModelSource:
+                           expect: str | ArchSpec | None = None) -> source.ModelSource:
     """A checkpoint written by this app; `expect` (a preset or spec) must match its spec."""
     p = Path(path).expanduser()
     spec, state, doc, weights_file = _read_app_checkpoint(p)
     if expect is not None:
-        want = resolve_spec(expect)
-        if not same_arch(want, spec):
-            raise WeightsMismatch(
-                f"checkpoint {p.name} was trained as {describe_spec(spec)}, not "
-                f"{describe_spec(want)}; leave out --model to use the checkpoint's own",
+        want = source.resolve_spec(expect)
+        if not source.same_arch(want, spec):
+            raise source.WeightsMismatch(
+                f"checkpoint {p.name} was trained as {source.describe_spec(spec)}, not "
+                f"{source.describe_spec(want)}; leave out --model to use the checkpoint's own",
                 compare_state(build_model(want, "meta").state_dict(), state))
     report = compare_state(build_model(spec, "meta").state_dict(), state)
     if not report.ok:
-        raise WeightsMismatch(f"checkpoint {p} is inconsistent with its own spec: "
+        raise source.WeightsMismatch(f"checkpoint {p} is inconsistent with its own spec: "
                               f"{report.summary()}", report)
-    model_ = model_from_state(spec, state)
+    model_ = source.model_from_state(spec, state)
     dataset = doc.get("dataset") or {}
     dataset_name = str(dataset.get("name") or (doc.get("config") or {}).get("dataset") or "")
     classes = dataset.get("classes") or doc.get("classes")
     if isinstance(classes, list) and len(classes) == spec.num_classes:
         categories = tuple(str(c) for c in classes)
     elif not dataset_name or dataset_name in ("cifar10", "imagenet"):
-        categories = default_categories(spec)  # CIFAR-10 / ImageNet names where they fit
+        categories = source.default_categories(spec)  # CIFAR-10 / ImageNet names where they fit
     else:
         categories = tuple(f"class {i}" for i in range(spec.num_classes))
     if dataset.get("mean") and dataset.get("std"):
@@ -109,12 +99,12 @@ def load_checkpoint_source(path: str | Path, *,
         try:
             preprocess = preprocess_for_dataset(dataset_name)
         except ValueError:
-            preprocess = default_preprocess(spec)
+            preprocess = source.default_preprocess(spec)
     step = doc.get("step")
     run = doc.get("run_id") or p.parent.name
     label = f"checkpoint {run}" + (f", step {step}" if step is not None else "") + \
         (f" ({dataset_name})" if dataset_name else "")
-    return ModelSource(model=model_, spec=spec, kind="checkpoint", label=label,
+    return source.ModelSource(model=model_, spec=spec, kind="checkpoint", label=label,
                        categories=categories, preprocess=preprocess, path=weights_file,
                        report=report,
                        meta={"run_id": doc.get("run_id"), "step": step, "dataset": dataset_name})
