@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from resnet_studio.app.model_sources import model_key
 from resnet_studio.core.common.progress import Progress, ProgressFn
 from resnet_studio.core.images import (
     ImageLoadError,
@@ -144,8 +145,6 @@ class SourceInfo:
 
     @property
     def key(self) -> tuple[str, str]:
-        from resnet_studio.app.model_sources import model_key
-
         return model_key(self.model, self.weights)
 
     def shape_of(self, layer: str) -> tuple[int, ...] | None:

@@ -198,11 +198,13 @@ class ImagesState:
 
     # -- images --------------------------------------------------------------------------------
     def queue_paths(self, paths) -> None:
+        self.cancelling = False  # new work after a Cancel is wanted
         self.load_queue.append(LoadRequest(paths=tuple(str(p) for p in paths)))
 
     def queue_image(self, image, name: str | None = None) -> str:
         """An image from memory (the clipboard); returns the name it is shown under."""
         self._pasted += 1
+        self.cancelling = False
         name = name or f"Pasted image {self._pasted}"
         self.load_queue.append(LoadRequest(image=image, name=name))
         return name
@@ -285,6 +287,7 @@ class ImagesState:
 
     def retry(self) -> list[ImageEntry]:
         """Cancelled and failed images wait for the model again."""
+        self.cancelling = False
         again = [e for e in self.entries if e.state in ("cancelled", "error")]
         for e in again:
             e.state = "pending"

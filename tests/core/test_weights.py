@@ -11,6 +11,7 @@ import torchvision
 from safetensors.torch import save_file
 
 from resnet_studio.core import weights as W
+from resnet_studio.core.common.progress import Cancelled
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.training.checkpoint import load_weights, save_checkpoint
 from resnet_studio.core.training.config import TrainConfig
@@ -80,6 +81,12 @@ def test_download_checks_the_hash_and_reports_progress(tmp_path, monkeypatch):
     ok = tmp_path / "plain.bin"  # no hash in the name: kept
     W.download_file("https://example.invalid/x", ok)
     assert ok.stat().st_size == 3_000_000
+    # a stop asked for (Cancel in the window) is not an error, and leaves nothing behind
+    stops = iter([False, False, True])
+    with pytest.raises(Cancelled, match="download of stopped.bin cancelled"):
+        W.download_file("https://example.invalid/x", tmp_path / "stopped.bin",
+                        should_stop=lambda: next(stops))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.bin"]
 
 
 def test_no_imagenet_weights_for_cifar_nets():

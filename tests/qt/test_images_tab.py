@@ -139,6 +139,8 @@ def test_cancel_stops_a_long_run_and_the_tab_stays_usable(qtbot, tab, tmp_path):
     assert not tab.cancel_button.isVisible()
     assert tab.resume_button.isVisibleTo(tab)
     assert f"({tab.image_count() - done})" in tab.resume_button.text()
+    assert tab.state.remaining() == tab.image_count() - done
+    assert {e.state for e in tab.state.entries} == {"done", "cancelled"}
 
     # a later add works and classifies just the new image
     extra = _image(tmp_path / "later.png", 99)
@@ -200,6 +202,9 @@ def test_offline_imagenet_weights_name_file_and_folder_and_offer_random(
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in banner
     assert tab.use_random_button.isVisibleTo(tab)
     assert "could not be loaded" in tab.source_text()
+    problem = tab.state.problem
+    assert problem.offline and problem.file == "resnet18-f37072fd.pth"
+    assert problem.folder == str(tmp_path / "torch" / "hub" / "checkpoints")
 
     tab.add_paths([str(files[0][0])])  # no model: the image waits, nothing retried
     qtbot.waitUntil(lambda: tab.image_count() == 1 and not tab.is_busy(), timeout=TIMEOUT)

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from resnet_studio.core.common.progress import ProgressFn
+from resnet_studio.core.common.progress import Cancelled, ProgressFn
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.preprocess import Preprocess
 from resnet_studio.core.spec import ArchSpec
@@ -73,7 +73,8 @@ def _open_url(url: str, timeout: float = 30.0):  # a seam for tests; never calle
 def download_file(url: str, dest: Path, *, progress: ProgressFn | None = None,
                   should_stop: Callable[[], bool] | None = None) -> Path:
     """Download to a temp file beside `dest`, check torch hub's sha256 prefix in the file name
-    (`name-<hash>.pth`), then rename into place. Raises OSError/URLError when offline."""
+    (`name-<hash>.pth`), then rename into place. Raises OSError/URLError when offline, and
+    `Cancelled` (nothing left behind) once `should_stop()` says so."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     sha = hashlib.sha256()
@@ -84,7 +85,7 @@ def download_file(url: str, dest: Path, *, progress: ProgressFn | None = None,
             done = 0
             while True:
                 if should_stop is not None and should_stop():
-                    raise WeightsError(f"download of {dest.name} cancelled")
+                    raise Cancelled(f"download of {dest.name} cancelled")
                 chunk = response.read(1 << 20)
                 if not chunk:
                     break

@@ -4,6 +4,8 @@ side by side on one colour scale. Computed by `app.features.block_view` in the b
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -12,7 +14,6 @@ from resnet_studio.app.features import DIVERGING, BlockPlanes, block_view
 from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.qt.tabs.images.controls import BlockControls
 from resnet_studio.qt.tabs.images.image_view import ImageView, ModelImageView, muted
-from resnet_studio.qt.tabs.images.preview import escape
 
 NEGATIVE, POSITIVE = ("#{:02x}{:02x}{:02x}".format(*DIVERGING[i]) for i in (0, -1))
 SHORTCUT_TEXT = {

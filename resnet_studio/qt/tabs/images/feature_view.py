@@ -4,6 +4,8 @@ it. The mosaic is computed by `app.features.feature_mosaic` in the background (s
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
@@ -13,7 +15,6 @@ from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.qt.kit.palette import BACKGROUND
 from resnet_studio.qt.tabs.images.controls import MosaicControls
 from resnet_studio.qt.tabs.images.image_view import ImageView, ModelImageView, column, muted
-from resnet_studio.qt.tabs.images.preview import escape
 
 GAP_RGB = QColor(BACKGROUND).getRgb()[:3]  # the padding between tiles: the view's background
 

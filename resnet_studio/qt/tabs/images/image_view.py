@@ -10,6 +10,7 @@ module imports no torch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -21,7 +22,6 @@ from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.core.images import LoadedImage
 from resnet_studio.qt.kit.job import LatestJob
 from resnet_studio.qt.kit.palette import BACKGROUND, ERROR, MUTED
-from resnet_studio.qt.tabs.images.preview import escape
 
 
 def muted(text: str) -> str:

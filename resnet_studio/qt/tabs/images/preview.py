@@ -5,6 +5,7 @@ Imports no torch: it shows numpy arrays, strings and numbers."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
@@ -21,10 +22,6 @@ ACCENT = QColor(INFO)  # the most probable class
 ACCENT_LIGHT = with_alpha(INFO, 110)  # the others
 TRACK = with_alpha(MUTED, 30)
 DISPLAY_SIDE = 1024
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def display_array(entry: ImageEntry, side: int = DISPLAY_SIDE) -> np.ndarray:

@@ -4,6 +4,7 @@ why and what to do."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +24,6 @@ from resnet_studio.app.images import SourceInfo, has_imagenet_weights
 from resnet_studio.app.images_state import ImagesState, SourceProblem
 from resnet_studio.qt.kit.palette import ERROR, WARNING
 from resnet_studio.qt.tabs.images.image_view import muted
-from resnet_studio.qt.tabs.images.preview import escape
 
 WEIGHTS_FILTER = "Weights (*.safetensors *.json *.pt *.pth *.bin *.ckpt);;All files (*)"
 SOURCE_CHOICES = (("ImageNet weights (torchvision)", "imagenet"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +26,19 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QSplitter, QTabWidget, Q
 from resnet_studio.app.classify import write_predictions_csv
 from resnet_studio.app.images import SourceInfo
 from resnet_studio.app.images_state import ImageEntry, ImagesState
+from resnet_studio.core.images import IMAGE_EXTENSIONS
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.qt.kit.job import wait_for_background_work
 from resnet_studio.qt.kit.tab import TabContext
 from resnet_studio.qt.tabs.images.block_view import ResidualBlockView
 from resnet_studio.qt.tabs.images.feature_view import FeatureMapView
 from resnet_studio.qt.tabs.images.image_strip import ImageStrip, SkippedList
-from resnet_studio.qt.tabs.images.preview import ImagePanel, escape
+from resnet_studio.qt.tabs.images.preview import ImagePanel
 from resnet_studio.qt.tabs.images.source_bar import SourceBar
 from resnet_studio.qt.tabs.images.toolbar import ImagesToolbar
 from resnet_studio.qt.tabs.images.work import ImagesWork
 
-IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.jpe *.jfif *.bmp *.gif *.tif *.tiff *.webp *.ppm "
-                "*.pgm *.pbm *.pnm *.tga *.ico);;All files (*)")
+IMAGE_FILTER = f"Images ({' '.join('*' + e for e in IMAGE_EXTENSIONS)});;All files (*)"
 PLACEHOLDER = ("Open images…, paste one (Ctrl+V) or drop files and folders here.\n\nEach image "
                "is classified with the model and weights shown above.")
 
