@@ -15,6 +15,7 @@ Imports no torch at module level: the window imports this module at start-up.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +150,19 @@ class SourceInfo:
 
     def shape_of(self, layer: str) -> tuple[int, ...] | None:
         return next((s for n, s in self.layers if n == layer), None)
+
+    def find(self, name: str) -> tuple[str, str] | None:
+        """What the architecture view's `name` is here: ("block", "layer2.0"), ("layer",
+        "layer1.0.conv1"), or None. "stem" is the stem's last layer (its max-pool, or the ReLU
+        of a CIFAR stem)."""
+        layers = [n for n, _ in self.layers]
+        if name == "stem":
+            stem = list(itertools.takewhile(lambda n: "." not in n and not n.startswith("layer"),
+                                            layers))
+            name = stem[-1] if stem else name
+        if name in self.blocks:
+            return "block", name
+        return ("layer", name) if name in layers else None
 
     @contextlib.contextmanager
     def lease(self, models: ModelSourceCache,

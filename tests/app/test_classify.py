@@ -85,6 +85,11 @@ def test_open_source_describes_the_model_without_handing_it_out():
     assert info.shape_of("layer3") == (64, 8, 8) and len(info.blocks) == 9
     assert info.categories[3] == "cat" and models.cached("resnet20", "random")
     assert not any(hasattr(v, "parameters") for v in vars(info).values())  # no module inside
+    # what the architecture view's clicks name
+    assert info.find("stem") == ("layer", "relu")  # a CIFAR stem ends with its ReLU
+    assert info.find("layer2.0") == ("block", "layer2.0")
+    assert info.find("layer1.0.relu:2") == ("layer", "layer1.0.relu:2")
+    assert info.find("fc") is None
 
 
 def test_csv_has_one_row_per_image_and_rank(folder, tmp_path):

@@ -35,6 +35,16 @@ def qimage_from_array(arr: np.ndarray) -> QImage:
     return QImage(a.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
+def qimage_to_pil(qimage: QImage):
+    """A QImage (the clipboard's) -> an RGBA PIL image that owns its pixels."""
+    from PIL import Image
+
+    q = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
+    w, h, stride = q.width(), q.height(), q.bytesPerLine()
+    buf = np.frombuffer(q.constBits(), np.uint8, count=q.sizeInBytes()).reshape(h, stride)
+    return Image.fromarray(buf[:, :w * 4].reshape(h, w, 4).copy(), "RGBA")
+
+
 def _square_icon(thumb: np.ndarray, side: int = THUMB_SIDE) -> QIcon:
     """The thumbnail centred on a fixed square, so every item lines up in the strip."""
     canvas = QPixmap(side, side)

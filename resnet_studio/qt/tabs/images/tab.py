@@ -13,14 +13,12 @@ The module imports no torch.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from resnet_studio.app.classify import write_predictions_csv
@@ -32,7 +30,7 @@ from resnet_studio.qt.kit.job import wait_for_background_work
 from resnet_studio.qt.kit.tab import TabContext
 from resnet_studio.qt.tabs.images.block_view import ResidualBlockView
 from resnet_studio.qt.tabs.images.feature_view import FeatureMapView
-from resnet_studio.qt.tabs.images.image_strip import ImageStrip, SkippedList
+from resnet_studio.qt.tabs.images.image_strip import ImageStrip, SkippedList, qimage_to_pil
 from resnet_studio.qt.tabs.images.preview import ImagePanel
 from resnet_studio.qt.tabs.images.source_bar import SourceBar
 from resnet_studio.qt.tabs.images.toolbar import ImagesToolbar
@@ -41,15 +39,6 @@ from resnet_studio.qt.tabs.images.work import ImagesWork
 IMAGE_FILTER = f"Images ({' '.join('*' + e for e in IMAGE_EXTENSIONS)});;All files (*)"
 PLACEHOLDER = ("Open images…, paste one (Ctrl+V) or drop files and folders here.\n\nEach image "
                "is classified with the model and weights shown above.")
-
-
-def qimage_to_pil(qimage: QImage):
-    from PIL import Image
-
-    q = qimage.convertToFormat(QImage.Format.Format_RGBA8888)
-    w, h, stride = q.width(), q.height(), q.bytesPerLine()
-    buf = np.frombuffer(q.constBits(), np.uint8, count=q.sizeInBytes()).reshape(h, stride)
-    return Image.fromarray(buf[:, :w * 4].reshape(h, w, 4).copy(), "RGBA")
 
 
 class ImagesTab(QWidget):
@@ -352,18 +341,13 @@ class ImagesTab(QWidget):
         if not name or source is None:
             return
         self._pending_layer = None
-        layers = [n for n, _ in source.layers]
-        if name == "stem":
-            stem = list(itertools.takewhile(lambda n: "." not in n and not n.startswith("layer"),
-                                            layers))
-            name = stem[-1] if stem else name
-        if name in source.blocks:
-            self.residual.select_block(name)
-            self.features.select_layer(name)
-            if self.views.currentWidget() is not self.residual:
-                self.views.setCurrentWidget(self.features)
-        elif name in layers:
-            self.features.select_layer(name)
-            self.views.setCurrentWidget(self.features)
-        else:
+        found = source.find(name)
+        if found is None:
             self.statusMessage.emit(f"No feature maps for '{name}' (pick a layer or a block)")
+            return
+        kind, name = found
+        self.features.select_layer(name)
+        if kind == "block":
+            self.residual.select_block(name)
+        if kind == "layer" or self.views.currentWidget() is not self.residual:
+            self.views.setCurrentWidget(self.features)
