@@ -5,14 +5,16 @@
   the same images already preprocessed into one tensor. 1.0 would mean preprocessing, softmax,
   top-k and bookkeeping cost nothing; the goal is ≥ 0.9.
 * first_result_s = seconds from an image file on disk to its prediction with ResNet-50 on the
-  CPU, the model already loaded the way the Images tab loads it (`load_source_handle`, which
-  ends with a warm-up pass; its time is printed as model_load_s): `load_image` + `classify`.
+  CPU, the model already loaded the way the Images tab loads it (`app.images.open_source`,
+  which ends with a warm-up pass; its time is printed as model_load_s): `load_image` +
+  `classify`.
 
 Random weights (no download); CPU only.
 """
 
 import tempfile
 import time
+import timeit
 from pathlib import Path
 
 import numpy as np
@@ -34,12 +36,7 @@ def _photo(seed: int, size=(640, 480)) -> Image.Image:
 
 
 def best_of(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def classify_ratio(model_name: str, files: list[Path]) -> tuple[float, float, float]:
@@ -65,7 +62,8 @@ def classify_ratio(model_name: str, files: list[Path]) -> tuple[float, float, fl
 def first_result(files: list[Path]) -> dict[str, float]:
     """The app's way (the Images tab's model loading, which ends with a warm-up pass), and a
     bare `random_source` for comparison."""
-    from resnet_studio.qt.tabs.images.feature_view import load_source_handle
+    from resnet_studio.app.images import open_source
+    from resnet_studio.app.model_sources import ModelSourceCache
 
     def one(source, path):
         t = time.perf_counter()
@@ -73,10 +71,12 @@ def first_result(files: list[Path]) -> dict[str, float]:
         assert len(pred.labels) == 5
         return time.perf_counter() - t
 
+    models = ModelSourceCache()
     start = time.perf_counter()
-    handle = load_source_handle("resnet50", "random", ("resnet50", "random"))
-    out = {"load_s": time.perf_counter() - start, "cold": one(handle.source, files[0]),
-           "warm": min(one(handle.source, f) for f in files[1:4])}
+    open_source(models, "resnet50", "random")
+    source = models.get("resnet50", "random")
+    out = {"load_s": time.perf_counter() - start, "cold": one(source, files[0]),
+           "warm": min(one(source, f) for f in files[1:4])}
     start = time.perf_counter()
     bare = random_source("resnet50")
     out["bare_load_s"] = time.perf_counter() - start

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from resnet_studio.commands._common import add_weights_args, load_source
+from resnet_studio.commands._common import add_weights_args, load_source, progress_for_cli
 from resnet_studio.core.common.device import resolve_device
 
 
@@ -26,39 +25,31 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from resnet_studio.core.classify import classify, write_predictions_csv
-    from resnet_studio.core.images import load_images
+    from resnet_studio.app.classify import classify_files, write_predictions_csv
 
     if args.topk < 1:
         raise ValueError("--topk must be at least 1")
     if args.model is None and args.weights is None:
         raise ValueError("name a model with --model (e.g. --model resnet18), or pass a "
                          "checkpoint with --weights")
-    images, failures = load_images(args.images)
-    for f in failures:
+    result = classify_files(args.images, lambda: load_source(args), topk=args.topk,
+                            batch_size=args.batch_size, device=resolve_device(args.device),
+                            progress=progress_for_cli(quiet=args.json))
+    for f in result.failures:
         print(f"resnet-studio classify: skipped {f.path}: {f.reason}", file=sys.stderr)
-    if not images:
+    if not result.predictions:
         print("resnet-studio classify: no image could be loaded", file=sys.stderr)
         return 2
-    source = load_source(args)
-    predictions = classify(source, images, topk=args.topk, batch_size=args.batch_size,
-                           device=resolve_device(args.device))
     if args.csv:
-        write_predictions_csv(Path(args.csv), predictions)
+        write_predictions_csv(args.csv, result.predictions)
     if args.json:
-        print(json.dumps({
-            "model": source.spec.name, "weights": source.label, "kind": source.kind,
-            "preprocess": source.preprocess.to_dict(),
-            "predictions": [dict(p.to_dict(), notes=list(images[p.index].notes))
-                            for p in predictions],
-            "failures": [f.to_dict() for f in failures]}, indent=1))
-    else:
-        print(f"{source.spec.name} — {source.label}")
-        for pred in predictions:
-            notes = images[pred.index].notes
-            print(f"\n{pred.path or pred.name}" + (f"  ({'; '.join(notes)})" if notes else ""))
-            for rank, (label, prob) in enumerate(zip(pred.labels, pred.probabilities), 1):
-                print(f"  {rank:>2}. {label:<40} {100 * prob:6.2f}%")
-        if failures:
-            print(f"\n{len(failures)} file(s) could not be read (listed on stderr)")
-    return 0 if predictions else 2
+        print(json.dumps(result.to_dict(), indent=1))
+        return 0
+    print(f"{result.model} — {result.weights}")
+    for pred, notes in zip(result.predictions, result.notes):
+        print(f"\n{pred.path or pred.name}" + (f"  ({'; '.join(notes)})" if notes else ""))
+        for rank, (label, prob) in enumerate(zip(pred.labels, pred.probabilities), 1):
+            print(f"  {rank:>2}. {label:<40} {100 * prob:6.2f}%")
+    if result.failures:
+        print(f"\n{len(result.failures)} file(s) could not be read (listed on stderr)")
+    return 0

@@ -3,7 +3,6 @@ as one colour-mapped mosaic PNG (all channels tiled); `--list` prints the layer 
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -31,55 +30,39 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from PIL import Image
-
-    from resnet_studio.core.analysis.features import (
-        colorize,
-        feature_maps,
-        list_layers,
-        mosaic,
-        mosaic_order,
-        mosaic_tile_mask,
-    )
-    from resnet_studio.core.common.files import write_bytes_atomic
+    from resnet_studio.app import features as F
+    from resnet_studio.app.images import DECODE_MAX_SIDE
+    from resnet_studio.core.analysis.features import list_layers
     from resnet_studio.core.images import load_image
 
     if args.model is None and args.weights is None:
         raise ValueError("name a model with --model (e.g. --model resnet18), or pass a "
                          "checkpoint with --weights")
-    loaded = load_image(args.image)
+    loaded = load_image(args.image, max_side=DECODE_MAX_SIDE)
     source = load_source(args, random_if_no_default=True)
-    model = source.model.to(resolve_device(args.device))
-    x = source.preprocess(loaded)
-    layers = list_layers(model, tuple(x.shape))
+    source.model.to(resolve_device(args.device))
     if args.list or not args.layer:
-        print(f"{source.spec.name} — {source.label}; input {'x'.join(map(str, x.shape))}")
-        for r in layers:
+        shape = source.preprocess.input_shape
+        print(f"{source.spec.name} — {source.label}; input {'x'.join(map(str, shape))}")
+        for r in list_layers(source.model, shape):
             print(f"{r.name:<28} {r.type:<20} {'x'.join(map(str, r.shape))}")
         return 0
-    fm = feature_maps(model, x, args.layer)
-    sort_by = None if args.sort == "none" else args.sort
-    gray = mosaic(fm, normalise=args.normalise, sort_by=sort_by, cols=args.cols)
-    scale = args.scale or max(1, -(-32 // max(fm.size)))
-    rgb = colorize(gray, args.colormap)
-    rgb[~mosaic_tile_mask(fm.channels, *fm.size, cols=args.cols)] = 255  # white gaps
-    if scale > 1:
-        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+    options = F.MosaicOptions(normalise=args.normalise, colormap=args.colormap,
+                              sort_by=None if args.sort == "none" else args.sort, cols=args.cols)
+    mosaic = F.mosaic_image(F.layer_maps(source, loaded, args.layer), options)
+    fm = mosaic.maps
     out = Path(args.out) if args.out else \
         Path(f"{Path(args.image).stem}_{args.layer.replace(':', '-')}.png")
-    buf = io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, "PNG")
-    write_bytes_atomic(out, buf.getvalue())
-    info = {"out": str(out), "model": source.spec.name, "weights": source.label,
-            "layer": fm.layer, "channels": fm.channels, "map_size": list(fm.size),
-            "mosaic_size": [rgb.shape[1], rgb.shape[0]], "sort": sort_by,
-            "order": mosaic_order(fm, sort_by).tolist(),
-            "mean": float(fm.mean.mean()), "max": float(fm.max.max()),
-            "notes": list(loaded.notes)}
+    width, height = F.write_mosaic_png(out, mosaic, args.scale or F.default_scale(fm))
     if args.json:
-        print(json.dumps(info, indent=1))
+        print(json.dumps({
+            "out": str(out), "model": source.spec.name, "weights": source.label,
+            "layer": fm.layer, "channels": fm.channels, "map_size": list(fm.size),
+            "mosaic_size": [width, height], "sort": options.sort_by,
+            "order": mosaic.order.tolist(), "mean": float(fm.mean.mean()),
+            "max": float(fm.max.max()), "notes": list(loaded.notes)}, indent=1))
     else:
         print(f"wrote {out}: {fm.layer} of {source.spec.name} ({source.label}), {fm.channels} "
-              f"maps of {fm.size[0]}×{fm.size[1]}, sorted by {sort_by or 'channel'}; "
-              f"{rgb.shape[1]}×{rgb.shape[0]} px")
+              f"maps of {fm.size[0]}×{fm.size[1]}, sorted by {options.sort_by or 'channel'}; "
+              f"{width}×{height} px")
     return 0

@@ -12,6 +12,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from resnet_studio.app.classify import predictions_to_csv
 from resnet_studio.cli import main
 from resnet_studio.core.analysis.features import (
     block_decomposition,
@@ -23,12 +24,7 @@ from resnet_studio.core.analysis.features import (
     mosaic,
     mosaic_order,
 )
-from resnet_studio.core.classify import (
-    Preprocess,
-    classify,
-    predictions_to_csv,
-    preprocess_for_dataset,
-)
+from resnet_studio.core.classify import Preprocess, classify, preprocess_for_dataset
 from resnet_studio.core.images import from_pil
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.weights import load_model_source, random_source

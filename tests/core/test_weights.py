@@ -11,9 +11,11 @@ import torchvision
 from safetensors.torch import save_file
 
 from resnet_studio.core import weights as W
+from resnet_studio.core.common.progress import Cancelled
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.training.checkpoint import load_weights, save_checkpoint
 from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.core.weights import torchvision as hub
 from resnet_studio.core.zoo import get_spec
 
 
@@ -56,7 +58,7 @@ def test_missing_weights_name_the_file_and_folder(torch_home, monkeypatch):
     def offline(url, timeout=30.0):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(W, "_open_url", offline)
+    monkeypatch.setattr(hub, "_open_url", offline)
     with pytest.raises(W.WeightsUnavailable, match="offline.*resnet34-b627a593.pth"):
         W.load_imagenet("resnet34")
     assert not any(folder.iterdir())  # no half-written file left behind
@@ -68,7 +70,7 @@ def test_download_checks_the_hash_and_reports_progress(tmp_path, monkeypatch):
     class Response(io.BytesIO):
         headers = {"Content-Length": "3000000"}
 
-    monkeypatch.setattr(W, "_open_url", lambda url, timeout=30.0: Response(b"x" * 3_000_000))
+    monkeypatch.setattr(hub, "_open_url", lambda url, timeout=30.0: Response(b"x" * 3_000_000))
     seen = []
     dest = tmp_path / "resnet18-f37072fd.pth"
     with pytest.raises(W.WeightsError, match="damaged"):
@@ -79,6 +81,12 @@ def test_download_checks_the_hash_and_reports_progress(tmp_path, monkeypatch):
     ok = tmp_path / "plain.bin"  # no hash in the name: kept
     W.download_file("https://example.invalid/x", ok)
     assert ok.stat().st_size == 3_000_000
+    # a stop asked for (Cancel in the window) is not an error, and leaves nothing behind
+    stops = iter([False, False, True])
+    with pytest.raises(Cancelled, match="download of stopped.bin cancelled"):
+        W.download_file("https://example.invalid/x", tmp_path / "stopped.bin",
+                        should_stop=lambda: next(stops))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.bin"]
 
 
 def test_no_imagenet_weights_for_cifar_nets():

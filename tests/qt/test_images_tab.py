@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from resnet_studio.qt.kit.palette import WARNING
 from resnet_studio.qt.tabs.images.tab import ImagesTab
 
 TIMEOUT = 30_000
@@ -87,7 +88,7 @@ def test_good_images_are_classified_and_bad_files_listed_with_reasons(qtbot, tab
     assert tab.image_count() == 3 and tab.strip.count() == 3
     for p in predictions:
         assert len(p.labels) == tab.topk == 5
-        assert all(label in handle.source.categories for label in p.labels)
+        assert all(label in handle.categories for label in p.labels)
         assert list(p.probabilities) == sorted(p.probabilities, reverse=True)
     for uid, p in zip(tab.strip.uids(), predictions):
         pct = p.top1_probability
@@ -111,7 +112,7 @@ def test_random_weights_are_labelled_in_warning_colour(qtbot, tab):
     ready(qtbot, tab)
     text = tab.source_text()
     assert "resnet18 · random weights (untrained)" in text
-    assert "#b45309" in text  # the warning colour
+    assert WARNING in text  # the warning colour
     assert tab.source_combo.currentData() == "random"
     # a CIFAR preset has no ImageNet weights: that choice is disabled there
     assert tab.source_combo.model().item(0).isEnabled()
@@ -138,6 +139,8 @@ def test_cancel_stops_a_long_run_and_the_tab_stays_usable(qtbot, tab, tmp_path):
     assert not tab.cancel_button.isVisible()
     assert tab.resume_button.isVisibleTo(tab)
     assert f"({tab.image_count() - done})" in tab.resume_button.text()
+    assert tab.state.remaining() == tab.image_count() - done
+    assert {e.state for e in tab.state.entries} == {"done", "cancelled"}
 
     # a later add works and classifies just the new image
     extra = _image(tmp_path / "later.png", 99)
@@ -184,13 +187,13 @@ def test_a_state_dict_for_another_architecture_shows_the_error_and_keeps_the_mod
 
 def test_offline_imagenet_weights_name_file_and_folder_and_offer_random(
         qtbot, tab, files, tmp_path, monkeypatch):
-    import resnet_studio.core.weights as weights
+    import resnet_studio.core.weights.torchvision as hub
 
     def offline(url, timeout=30.0):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setattr(weights, "_open_url", offline)
+    monkeypatch.setattr(hub, "_open_url", offline)
     with qtbot.waitSignal(tab.sourceFailed, timeout=TIMEOUT):
         tab.set_model("resnet18")  # ImageNet weights by default
     idle(qtbot, tab)
@@ -199,6 +202,9 @@ def test_offline_imagenet_weights_name_file_and_folder_and_offer_random(
     assert str(tmp_path / "torch" / "hub" / "checkpoints") in banner
     assert tab.use_random_button.isVisibleTo(tab)
     assert "could not be loaded" in tab.source_text()
+    problem = tab.state.problem
+    assert problem.offline and problem.file == "resnet18-f37072fd.pth"
+    assert problem.folder == str(tmp_path / "torch" / "hub" / "checkpoints")
 
     tab.add_paths([str(files[0][0])])  # no model: the image waits, nothing retried
     qtbot.waitUntil(lambda: tab.image_count() == 1 and not tab.is_busy(), timeout=TIMEOUT)
