@@ -92,6 +92,11 @@ class Job(QObject):
         self.error: BaseException | None = None  # the last failure, for details and tests
         self.result: Any = None  # the last result
 
+    def bind(self, **handlers: Callable) -> None:
+        """Connect signals by name: `job.bind(succeeded=self._show, failed=self._say)`."""
+        for name, handler in handlers.items():
+            getattr(self, name).connect(handler)
+
     # -- control -----------------------------------------------------------------------------
     def start(self, func: Callable, *args, **kwargs) -> bool:
         """Run `func` in the background; False (and nothing started) if a call still runs."""

@@ -98,11 +98,8 @@ class AttributionsTab(TabWidget):
         self.display.changed.connect(self._display_changed)
         self.grid.exportRequested.connect(self._export_chosen)
         self._cellComputed.connect(self._add_cell)
-        self.job.progressed.connect(self._progressed)
-        self.job.succeeded.connect(self._succeeded)
-        self.job.failed.connect(self._failed)
-        self.job.cancelled.connect(self._cancelled)
-        self.job.runningChanged.connect(self._running_changed)
+        self.job.bind(progressed=self._progressed, succeeded=self._succeeded, failed=self._failed,
+                      cancelled=self._cancelled, runningChanged=self._running_changed)
         self.choices_job.succeeded.connect(self._choices_loaded)
         self._update_buttons()
 

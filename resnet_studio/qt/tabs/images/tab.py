@@ -27,7 +27,7 @@ from resnet_studio.app.images_state import ImageEntry, ImagesState
 from resnet_studio.core.images import IMAGE_EXTENSIONS
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.qt.kit.job import wait_for_background_work
-from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.images.block_view import ResidualBlockView
 from resnet_studio.qt.tabs.images.feature_view import FeatureMapView
 from resnet_studio.qt.tabs.images.image_strip import ImageStrip, SkippedList, qimage_to_pil
@@ -41,17 +41,14 @@ PLACEHOLDER = ("Open images…, paste one (Ctrl+V) or drop files and folders her
                "is classified with the model and weights shown above.")
 
 
-class ImagesTab(QWidget):
-    statusMessage = Signal(str)
-    busyChanged = Signal(bool)
+class ImagesTab(TabWidget):
     sourceReady = Signal(object)  # SourceInfo: a model source was loaded and is in use
     sourceFailed = Signal(str)  # the message shown for a source that could not be loaded
 
     title = "Images"
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.context = context or TabContext()
+        super().__init__(context, parent)
         self.state = ImagesState()
         self.work = ImagesWork(self.state, self.context.models, self)
         self._pending_layer: str | None = None
@@ -173,9 +170,6 @@ class ImagesTab(QWidget):
 
     def is_busy(self) -> bool:
         return self.work.is_running() or self.features.is_busy() or self.residual.is_busy()
-
-    def confirm_close(self, parent: QWidget) -> bool:
-        return True  # nothing is lost: predictions are made again in seconds
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         self.cancel()
