@@ -62,13 +62,14 @@ def timed(fn: Callable[[], object]) -> float:
 def interleave(candidates: dict[str, Callable[[], float | None]], repeats: int,
                warmup: int = 1) -> dict[str, list[float]]:
     """Run the candidates in turn, `repeats` rounds (after `warmup` untimed ones). A candidate
-    returns its own measurement in seconds, or None to be timed from outside."""
+    that returns a float has measured itself (seconds); anything else is timed from outside."""
     out: dict[str, list[float]] = {k: [] for k in candidates}
     for round_ in range(warmup + repeats):
         for name, fn in candidates.items():
             start = time.perf_counter()
             value = fn()
-            seconds = time.perf_counter() - start if value is None else float(value)
+            own = isinstance(value, float)
+            seconds = value if own else time.perf_counter() - start
             if round_ >= warmup:
                 out[name].append(seconds)
     return out

@@ -12,14 +12,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from resnet_studio.core.models import count_params
+    from resnet_studio.core.inspect import summarize
     from resnet_studio.core.zoo import PRESETS
 
     rows = []
     for p in PRESETS.values():
         if args.family and args.family.lower() not in p.family.lower():
             continue
-        rows.append({"name": p.name, "family": p.family, "params": count_params(p.spec),
+        rows.append({"name": p.name, "family": p.family, "params": summarize(p.spec).total_params,
                      "depth": p.spec.depth, "block": p.spec.block, "shortcut": p.spec.shortcut,
                      "preact": p.spec.preact, "input": list(p.spec.default_input),
                      "classes": p.spec.num_classes, "reference": p.reference})

@@ -1,18 +1,19 @@
-"""Architecture inspector: a per-layer table and a block graph, from meta tensors only.
+"""Architecture inspector: a per-layer table and a block graph, from the spec's geometry alone.
 
-Nothing here allocates a weight or does real arithmetic: the model is built on the "meta"
-device, one forward pass records every module's output shape through hooks, and
-torch.utils.flop_counter counts the multiply-adds per module (it counts one MAC as 2 FLOPs).
+No module is built and no tensor is made. Building even a meta-device ResNet-1202 (3,600
+modules) takes most of a second, while every layer's shape, parameters and multiply-adds follow
+from conv/pool arithmetic in microseconds, without importing torch (so the window can show a
+model before PyTorch has loaded). The walk mirrors `core/models`: torchvision's child names, the
+forward order of each block (`blocks.py`), the stem and head of `builder.py`. Tests hold the two
+together: for every preset and for random specs, each row equals hooks on a real forward pass
+(names, call order, shapes), the parameters equal the built model's, and the multiply-adds equal
+`torch.utils.flop_counter`'s count (which says 2 FLOPs per multiply-add).
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+from dataclasses import dataclass, field
 
-from resnet_studio.core.models.blocks import RESIDUAL_BLOCKS, ZeroPadShortcut, shortcut_kind
-from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.summary import (
     BlockGraph,
@@ -25,31 +26,9 @@ from resnet_studio.core.summary import (
     StageInfo,
 )
 
-
-def _detail(m: nn.Module) -> str:
-    if isinstance(m, nn.Conv2d):
-        k = "x".join(map(str, m.kernel_size))
-        g = f", groups {m.groups}" if m.groups > 1 else ""
-        return f"{k}, {m.in_channels}→{m.out_channels}, stride {m.stride[0]}{g}"
-    if isinstance(m, nn.BatchNorm2d):
-        return f"{m.num_features} channels"
-    if isinstance(m, nn.MaxPool2d):
-        return f"{m.kernel_size}x{m.kernel_size}, stride {m.stride}"
-    if isinstance(m, nn.Linear):
-        return f"{m.in_features}→{m.out_features}"
-    if isinstance(m, ZeroPadShortcut):
-        return f"zero-pad {m.cin}→{m.cout}, stride {m.stride}"
-    return ""
-
-
-def _same_shape(x: torch.Tensor) -> torch.Tensor:
-    return x
-
-
-def _leaves(model: nn.Module):
-    for name, m in model.named_modules():
-        if name and not list(m.children()):
-            yield name, m
+BLOCK_LABELS = {(False, "basic"): "BasicBlock", (False, "bottleneck"): "Bottleneck",
+                (True, "basic"): "PreActBasicBlock", (True, "bottleneck"): "PreActBottleneck"}
+STEM_LAYERS = ("conv1", "bn1", "relu", "maxpool")
 
 
 def check_input(spec: ArchSpec, input_shape: Shape) -> None:
@@ -66,80 +45,142 @@ def check_input(spec: ArchSpec, input_shape: Shape) -> None:
                             f"stem need at least {side}x{side}")
 
 
+@dataclass
+class _Walk:
+    """The rows of one forward pass, in call order, as the forward hooks would record them."""
+
+    norm: str
+    rows: list[LayerRow] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    prefix: str = ""  # "layer2.0." inside a block
+    block: str | None = None
+    stage: str | None = None
+
+    def add(self, name: str, type_: str, shape: Shape, params: int = 0, macs: int = 0,
+            detail: str = "") -> Shape:
+        name = self.prefix + name
+        call = self.calls[name] = self.calls.get(name, 0) + 1
+        self.rows.append(LayerRow(name=name, type=type_, output_shape=shape,
+                                  params=params if call == 1 else 0, macs=macs, detail=detail,
+                                  call=call, block=self.block, stage=self.stage))
+        return shape
+
+    def conv(self, name: str, x: Shape, cout: int, k: int, stride: int = 1, pad: int = 0,
+             groups: int = 1) -> Shape:
+        cin, h, w = x
+        out = (cout, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1)
+        per_output = cin // groups * k * k
+        g = f", groups {groups}" if groups > 1 else ""
+        return self.add(name, "Conv2d", out, params=cout * per_output,
+                        macs=out[0] * out[1] * out[2] * per_output,
+                        detail=f"{k}x{k}, {cin}→{cout}, stride {stride}{g}")
+
+    def bn(self, name: str, x: Shape) -> Shape:
+        if self.norm != "batch":  # norm="none": an nn.Identity in its place
+            return self.add(name, "Identity", x)
+        return self.add(name, "BatchNorm2d", x, params=2 * x[0], detail=f"{x[0]} channels")
+
+    def relu(self, name: str, x: Shape) -> Shape:
+        return self.add(name, "ReLU", x)
+
+
+def _branch_convs(spec: ArchSpec, cin: int, planes: int, stride: int) -> list[tuple]:
+    """(cout, kernel, stride, padding, groups) of F's convs, as `blocks.branch_convs`."""
+    if spec.block == "basic":
+        return [(planes, 3, stride, 1, 1), (planes, 3, 1, 1, 1)]
+    width = int(planes * (spec.width_per_group / 64.0)) * spec.groups
+    return [(width, 1, 1, 0, 1), (width, 3, stride, 1, spec.groups),
+            (planes * spec.expansion, 1, 1, 0, 1)]
+
+
+def _shortcut(spec: ArchSpec, cin: int, cout: int, stride: int) -> str:
+    """identity | zero_pad | projection | none, as `blocks.make_shortcut` builds it."""
+    if spec.shortcut == "none":
+        return "none"
+    if spec.shortcut in ("A", "B") and stride == 1 and cin == cout:
+        return "identity"
+    return "zero_pad" if spec.shortcut == "A" else "projection"
+
+
+def _downsample(walk: _Walk, spec: ArchSpec, kind: str, x: Shape, cout: int,
+                stride: int) -> None:
+    if kind == "zero_pad":
+        h, w = (x[1] + stride - 1) // stride, (x[2] + stride - 1) // stride
+        walk.add("downsample", "ZeroPadShortcut", (cout, h, w),
+                 detail=f"zero-pad {x[0]}→{cout}, stride {stride}")
+    elif kind == "projection":
+        out = walk.conv("downsample.0", x, cout, 1, stride)
+        if not spec.preact:  # pre-activation projections have no BN of their own
+            walk.bn("downsample.1", out)
+
+
+def _block(walk: _Walk, spec: ArchSpec, x: Shape, planes: int, stride: int) -> tuple[Shape, str]:
+    """Rows of one block's forward; its output shape and shortcut kind."""
+    convs = _branch_convs(spec, x[0], planes, stride)
+    cout = convs[-1][0]
+    kind = _shortcut(spec, x[0], cout, stride)
+    if spec.preact:  # bn1 relu conv1, then bn<i> relu conv<i>; the shortcut after the branch
+        out = walk.relu("relu", walk.bn("bn1", x))
+        pre = out
+        for i, conv in enumerate(convs, 1):
+            if i > 1:
+                out = walk.relu("relu", walk.bn(f"bn{i}", out))
+            out = walk.conv(f"conv{i}", out, *conv)
+        _downsample(walk, spec, kind, x if kind == "zero_pad" else pre, cout, stride)
+        return out, kind
+    out = x
+    for i, conv in enumerate(convs, 1):  # conv-BN(-ReLU) ..., shortcut, ReLU after the add
+        out = walk.bn(f"bn{i}", walk.conv(f"conv{i}", out, *conv))
+        if i < len(convs):
+            out = walk.relu("relu", out)
+    _downsample(walk, spec, kind, x, cout, stride)
+    return walk.relu("relu", out), kind
+
+
 def summarize(spec: ArchSpec, input_shape: Shape | None = None) -> ModelSummary:
-    """Per-layer table and block graph for `spec` at `input_shape` (C,H,W), on meta tensors."""
+    """Per-layer table and block graph for `spec` at `input_shape` (C,H,W)."""
     spec.validate()
     input_shape = tuple(input_shape or spec.default_input)
     check_input(spec, input_shape)
-    model = build_model(spec, "meta").eval()
-
-    rows: list[tuple[str, nn.Module, Shape, int]] = []  # (name, module, output shape, MACs)
-    io: dict[str, tuple[Shape, Shape]] = {}  # block / stage name -> (in, out)
-    names = {m: n for n, m in model.named_modules()}
-    counting: dict[int, FlopCounterMode] = {}
-
-    def start_count(mod, inp):
-        # Only the modules that do arithmetic run under the flop counter: a global counter
-        # decomposes every BatchNorm into reference ops and is 30x slower on ResNet-1202.
-        counting[id(mod)] = counter = FlopCounterMode(display=False)
-        counter.__enter__()
-
-    def record(mod, inp, out, name):
-        counter = counting.pop(id(mod), None)
-        macs = 0
-        if counter is not None:
-            counter.__exit__(None, None, None)
-            macs = counter.get_total_flops() // 2  # the counter says 2 FLOPs per multiply-add
-        rows.append((name, mod, tuple(out.shape[1:]), macs))
-
-    hooks = []
-    for name, m in _leaves(model):
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            hooks.append(m.register_forward_pre_hook(start_count))
-        elif isinstance(m, nn.BatchNorm2d):
-            # BatchNorm keeps the shape, and its meta kernel is a slow chain of reference ops
-            # (2 of ResNet-1202's 3 seconds): pass the tensor through. Tests compare every shape
-            # with a real forward pass.
-            m.forward = _same_shape
-        hooks.append(m.register_forward_hook(
-            lambda mod, inp, out, name=name: record(mod, inp, out, name)))
-    for name, m in model.named_modules():
-        if isinstance(m, (*RESIDUAL_BLOCKS, nn.Sequential)) and name:
-            hooks.append(m.register_forward_hook(
-                lambda mod, inp, out, name=name: io.__setitem__(
-                    name, (tuple(inp[0].shape[1:]), tuple(out.shape[1:])))))
-    try:
-        out = model(torch.empty((1, *input_shape), device="meta"))
-    finally:
-        for h in hooks:
-            h.remove()
-
-    seen: dict[str, int] = {}
-    table: list[LayerRow] = []
-    for name, mod, shape, macs in rows:
-        seen[name] = seen.get(name, 0) + 1
-        first = seen[name] == 1
-        params = sum(p.numel() for p in mod.parameters() if p.requires_grad) if first else 0
-        parts = name.split(".")
-        stage = parts[0] if parts[0] in model.stage_names else None
-        block = ".".join(parts[:2]) if stage and len(parts) > 2 else None
-        table.append(LayerRow(name=name, type=type(mod).__name__, output_shape=shape,
-                              params=params, macs=macs, detail=_detail(mod), call=seen[name],
-                              block=block, stage=stage))
-
-    graph = _graph(model, spec, input_shape, tuple(out.shape[1:]), table, io, names)
+    walk = _Walk(spec.norm)
+    imagenet = spec.stem == "imagenet"
+    x = walk.conv("conv1", input_shape, spec.widths[0], 7 if imagenet else 3, 2 if imagenet else 1,
+                  3 if imagenet else 1)
+    if not (spec.preact and not imagenet):  # a pre-activation CIFAR net has no stem BN
+        x = walk.relu("relu", walk.bn("bn1", x))
+    if imagenet:
+        x = walk.add("maxpool", "MaxPool2d", (x[0], (x[1] - 1) // 2 + 1, (x[2] - 1) // 2 + 1),
+                     detail="3x3, stride 2")
+    stem_out = x
+    stages: list[tuple[str, list[tuple[str, Shape, Shape, str]]]] = []
+    for i, (planes, count) in enumerate(zip(spec.widths, spec.layers)):
+        stage = f"layer{i + 1}"
+        blocks = []
+        for j in range(count):
+            bid = f"{stage}.{j}"
+            walk.prefix, walk.block, walk.stage = bid + ".", bid, stage
+            out, kind = _block(walk, spec, x, planes, 2 if (i > 0 and j == 0) else 1)
+            blocks.append((bid, x, out, kind))
+            x = out
+        stages.append((stage, blocks))
+    walk.prefix, walk.block, walk.stage = "", None, None
+    if spec.preact:
+        x = walk.add("final_relu", "ReLU", walk.bn("final_bn", x))
+    x = walk.add("avgpool", "AdaptiveAvgPool2d", (x[0], 1, 1))
+    out = walk.add("fc", "Linear", (spec.num_classes,), params=(x[0] + 1) * spec.num_classes,
+                   macs=x[0] * spec.num_classes, detail=f"{x[0]}→{spec.num_classes}")
+    table = walk.rows
+    graph = _graph(spec, input_shape, stem_out, out, table, stages)
     return ModelSummary(spec=spec, input_shape=input_shape, layers=tuple(table), graph=graph,
                         total_params=sum(r.params for r in table),
-                        total_macs=sum(r.macs for r in table), output_shape=tuple(out.shape[1:]))
+                        total_macs=sum(r.macs for r in table), output_shape=out)
 
 
-def _graph(model, spec, input_shape, output_shape, table, io, names) -> BlockGraph:
-    by_block: dict[str, list[LayerRow]] = {}
+def _graph(spec: ArchSpec, input_shape: Shape, stem_out: Shape, output_shape: Shape,
+           table: list[LayerRow], stages) -> BlockGraph:
+    by_block: dict[str | None, list[LayerRow]] = {}
     for r in table:
         by_block.setdefault(r.block, []).append(r)
-
-    def group(pred) -> list[LayerRow]:
-        return [r for r in by_block.get(None, []) if pred(r)]
 
     def node(nid, kind, label, rows, in_shape, out_shape, **kw) -> GraphNode:
         order = list(dict.fromkeys(r.name for r in rows))
@@ -149,38 +190,34 @@ def _graph(model, spec, input_shape, output_shape, table, io, names) -> BlockGra
                          params=sum(r.params for r in rows), macs=sum(r.macs for r in rows),
                          layers=tuple(order), summary=summary, **kw)
 
-    stem_rows = group(lambda r: r.stage is None and r.name in ("conv1", "bn1", "relu", "maxpool"))
+    outside = by_block.get(None, [])
+    stem_rows = [r for r in outside if r.name in STEM_LAYERS]
+    head_rows = [r for r in outside if r.name not in STEM_LAYERS]
+    label = BLOCK_LABELS[(spec.preact, spec.block)]
     nodes = [GraphNode(id="input", kind="input", label="Input", in_shape=input_shape,
                        out_shape=input_shape),
-             node("stem", "stem", f"Stem ({spec.stem})", stem_rows, input_shape,
-                  stem_rows[-1].output_shape)]
+             node("stem", "stem", f"Stem ({spec.stem})", stem_rows, input_shape, stem_out)]
     edges = [GraphEdge("input", "stem", "data", input_shape)]
-    stages: list[StageInfo] = []
-    prev = "stem"
-    prev_shape = stem_rows[-1].output_shape
-    for stage_name in model.stage_names:
-        block_ids = []
+    infos: list[StageInfo] = []
+    prev, prev_shape = "stem", stem_out
+    for stage, blocks in stages:
         stage_in = prev_shape
-        for idx, blk in enumerate(getattr(model, stage_name)):
-            bid = names[blk]
-            rows = by_block.get(bid, [])
-            bin_, bout = io[bid]
-            kind = shortcut_kind(blk)
-            nodes.append(node(bid, "block", type(blk).__name__, rows, bin_, bout,
-                              stage=stage_name, index=idx, shortcut=kind))
+        stage_nodes = []
+        for idx, (bid, bin_, bout, kind) in enumerate(blocks):
+            n = node(bid, "block", label, by_block.get(bid, []), bin_, bout, stage=stage,
+                     index=idx, shortcut=kind)
+            stage_nodes.append(n)
             edges.append(GraphEdge(prev, bid, "data", bin_))
             edges.append(GraphEdge(prev, bid, "shortcut", bin_, shortcut=kind))
-            block_ids.append(bid)
             prev, prev_shape = bid, bout
-        stage_nodes = [n for n in nodes if n.id in block_ids]
-        stages.append(StageInfo(name=stage_name, blocks=tuple(block_ids), in_shape=stage_in,
-                                out_shape=prev_shape, params=sum(n.params for n in stage_nodes),
-                                macs=sum(n.macs for n in stage_nodes)))
-    head_rows = group(lambda r: r.stage is None and r.name not in ("conv1", "bn1", "relu",
-                                                                     "maxpool"))
+        nodes += stage_nodes
+        infos.append(StageInfo(name=stage, blocks=tuple(n.id for n in stage_nodes),
+                               in_shape=stage_in, out_shape=prev_shape,
+                               params=sum(n.params for n in stage_nodes),
+                               macs=sum(n.macs for n in stage_nodes)))
     nodes.append(node("head", "head", "Head", head_rows, prev_shape, output_shape))
     nodes.append(GraphNode(id="output", kind="output", label=f"{spec.num_classes} classes",
                            in_shape=output_shape, out_shape=output_shape))
     edges += [GraphEdge(prev, "head", "data", prev_shape),
               GraphEdge("head", "output", "data", output_shape)]
-    return BlockGraph(nodes=tuple(nodes), edges=tuple(edges), stages=tuple(stages))
+    return BlockGraph(nodes=tuple(nodes), edges=tuple(edges), stages=tuple(infos))

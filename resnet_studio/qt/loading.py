@@ -1,4 +1,5 @@
-"""The heavy imports, done in a worker once the window is on screen."""
+"""The heavy imports, done in a worker once the window is on screen, and the sidebar's
+parameter counts (from the inspector: no torch needed)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ class RuntimeInfo:
 def load_runtime() -> RuntimeInfo:
     import torch
 
-    import resnet_studio.core.inspect  # noqa: F401  (pulls in torch.utils.flop_counter)
-
     if torch.cuda.is_available():
         return RuntimeInfo(torch.__version__, f"CUDA: {torch.cuda.get_device_name(0)}", "cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -27,7 +26,7 @@ def load_runtime() -> RuntimeInfo:
 
 
 def preset_param_counts() -> dict[str, int]:
-    from resnet_studio.core.models import count_params
+    from resnet_studio.core.inspect import summarize
     from resnet_studio.core.zoo import PRESETS
 
-    return {name: count_params(p.spec) for name, p in PRESETS.items()}
+    return {name: summarize(p.spec).total_params for name, p in PRESETS.items()}

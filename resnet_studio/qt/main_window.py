@@ -60,7 +60,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("ResNet Studio")
         self.setAcceptDrops(True)
         self.runtime = None
-        self._pending: tuple | None = None
         self.settings = Settings(remember)
         self.context = TabContext(settings=self.settings)
 
@@ -178,9 +177,11 @@ class MainWindow(QMainWindow):
 
     # -- loading ----------------------------------------------------------------------------
     def start_loading(self) -> None:
-        """Import torch in the background; the window is already visible."""
+        """Import torch in the background; the window is already visible (and shows the model:
+        the inspector needs no torch)."""
         self.job_label.setText("Loading PyTorch…")
         self.runtime_job.start(_load_runtime)
+        self.counts_job.start(_preset_param_counts)
 
     def _runtime_loaded(self, info) -> None:
         self.runtime = info
@@ -188,9 +189,6 @@ class MainWindow(QMainWindow):
         self.device_label.setToolTip(f"PyTorch {info.torch_version}")
         self.job_label.setText("")
         self.runtimeReady.emit(info)
-        self.counts_job.start(_preset_param_counts)
-        if self._pending is not None:
-            self._request_summary(*self._pending)
 
     def _show_param_counts(self, counts: dict[str, int]) -> None:
         self.sidebar.set_param_counts(counts)
@@ -205,10 +203,7 @@ class MainWindow(QMainWindow):
     # -- model summaries --------------------------------------------------------------------
     def _request_summary(self, spec: ArchSpec, shape) -> None:
         # The worker adapts the model to the input's channels, as `resnet-studio summary` does.
-        self._pending = (spec, shape)
         self.model_label.setText(spec.name)
-        if self.runtime is None:
-            return  # asked again once torch is loaded
         self.job_label.setText(f"Inspecting {spec.name}…")
         self.summaries.start(_summarize, spec, shape)
 

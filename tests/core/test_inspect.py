@@ -1,6 +1,13 @@
-"""The inspector's shapes, parameters and multiply-adds, checked against real forward passes."""
+"""The inspector's shapes, parameters and multiply-adds, checked against real forward passes.
+
+The inspector computes the table from the spec's geometry without building the model; these
+tests hold it to the model code: hooks on a real forward pass (names, call order, shapes), the
+built model's parameters, and torch's flop counter, for every preset and for random specs."""
 
 import json
+import random
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -9,6 +16,7 @@ from torch import nn
 from resnet_studio.app.summary import layers_csv
 from resnet_studio.core.inspect import summarize
 from resnet_studio.core.models import build_model
+from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.summary import InputTooSmall
 from resnet_studio.core.zoo import PRESETS, get_spec
 
@@ -28,28 +36,56 @@ def test_resnet20_is_41_million_flops_as_in_the_paper():
     assert round(summarize(get_spec("resnet20")).total_macs / 1e6) == 41
 
 
-def _real_shapes(spec, input_shape):
+def _real_forward(spec, input_shape):
+    """(name, call, type, output shape, MACs) of every leaf module call of a real forward pass,
+    in call order; MACs from torch's flop counter (2 FLOPs per multiply-add)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
     # Real CPU tensors and real arithmetic. Only shapes matter here, so the weights are zeros:
     # Kaiming init of 126M weights is slow, and garbage memory can hold denormals (slower still).
     model = build_model(spec, "meta").to_empty(device="cpu").eval()
     with torch.no_grad():
         for tensor in model.state_dict().values():
             tensor.zero_()
-    seen: dict[tuple[str, int], tuple[int, ...]] = {}
+    rows: list[tuple] = []
     calls: dict[str, int] = {}
+    counters: dict[str, FlopCounterMode] = {}
 
-    def hook(name):
-        def record(mod, inp, out):
+    def start(name):
+        def enter(mod, inp):
+            counters[name] = FlopCounterMode(display=False)
+            counters[name].__enter__()
+        return enter
+
+    def record(name):
+        def leave(mod, inp, out):
+            counter = counters.pop(name)
+            counter.__exit__(None, None, None)
             calls[name] = calls.get(name, 0) + 1
-            seen[(name, calls[name])] = tuple(out.shape[1:])
-        return record
+            rows.append((name, calls[name], type(mod).__name__, tuple(out.shape[1:]),
+                         counter.get_total_flops() // 2))
+        return leave
 
     for name, m in model.named_modules():
         if name and not list(m.children()):
-            m.register_forward_hook(hook(name))
+            m.register_forward_pre_hook(start(name))
+            m.register_forward_hook(record(name))
     with torch.no_grad():
         out = model(torch.randn(1, *input_shape))
-    return seen, tuple(out.shape[1:])
+    return rows, tuple(out.shape[1:])
+
+
+def _real_shapes(spec, input_shape):
+    rows, out = _real_forward(spec, input_shape)
+    return {(name, call): shape for name, call, _, shape, _ in rows}, out
+
+
+def _assert_like_the_model(spec, input_shape):
+    summary = summarize(spec, input_shape)
+    rows, out = _real_forward(spec, input_shape)
+    assert [(r.name, r.call, r.type, r.output_shape, r.macs) for r in summary.layers] == rows
+    assert summary.output_shape == out
+    assert summary.total_params == sum(p.numel() for p in build_model(spec, "meta").parameters())
 
 
 def _input_for(spec):
@@ -66,6 +102,45 @@ def test_every_layer_shape_equals_a_real_forward_pass(name):
     assert {(r.name, r.call): r.output_shape for r in summary.layers} == real
     assert summary.output_shape == out == (spec.num_classes,)
     assert summary.total_params == sum(p.numel() for p in build_model(spec, "meta").parameters())
+
+
+@pytest.mark.parametrize("name", ["resnet20", "plain_resnet20", "preact_resnet20", "resnet18",
+                                  "preact_resnet18", "resnext50_32x4d", "plain_resnet50"])
+def test_rows_follow_the_forward_pass_call_by_call_with_torchs_macs(name):
+    _assert_like_the_model(PRESETS[name].spec, _input_for(PRESETS[name].spec))
+
+
+def _random_spec(rng: random.Random) -> ArchSpec:
+    block = rng.choice(["basic", "bottleneck"])
+    stages = rng.randint(1, 4)
+    bottleneck = block == "bottleneck"
+    shortcut = rng.choice(["A", "B", "C", "none"])
+    widths = sorted(rng.choice([4, 6, 8, 12]) for _ in range(stages))  # A only widens
+    return ArchSpec(name="random", block=block, layers=tuple(rng.randint(1, 3) for _ in range(stages)),
+                    widths=tuple(widths), groups=rng.choice([1, 2]) if bottleneck else 1,
+                    width_per_group=rng.choice([16, 64]) if bottleneck else 64,
+                    stem=rng.choice(["imagenet", "cifar"]), shortcut=shortcut,
+                    preact=rng.random() < 0.5, norm=rng.choice(["batch", "none"]),
+                    in_channels=rng.choice([1, 3]), num_classes=rng.randint(2, 12))
+
+
+def test_random_specs_match_the_model_row_by_row():
+    rng = random.Random(2015)
+    for _ in range(40):
+        spec = _random_spec(rng)
+        side = spec.min_input_side * rng.choice([1, 2, 3]) + rng.choice([0, 1, 5])
+        _assert_like_the_model(spec, (spec.in_channels, side, side + rng.choice([0, 3])))
+
+
+def test_the_inspector_needs_no_torch():
+    # The window shows a model's graph and table before PyTorch has loaded.
+    code = ("import sys; from resnet_studio.core.inspect import summarize; "
+            "from resnet_studio.core.zoo import get_spec; "
+            "assert summarize(get_spec('resnet1202')).total_params == 19_421_274; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
 
 
 def test_resnet50_at_224_matches_real_forward_and_torchvision_counts():
@@ -124,7 +199,7 @@ def test_preact_graph_ends_with_final_bn_in_head():
 
 
 def test_inspector_allocates_no_weights():
-    # 126M parameters would be ~500 MB of float32; on meta tensors nothing is allocated.
+    # 126M parameters would be ~500 MB of float32; the inspector allocates none.
     import tracemalloc
 
     tracemalloc.start()

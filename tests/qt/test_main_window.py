@@ -1,6 +1,9 @@
 """The window as a user meets it: loads, shows a model, switches, opens/saves specs, remembers."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -31,9 +34,10 @@ def window(qtbot):
 
 
 def load(qtbot, w, timeout=60_000):
-    with qtbot.waitSignal(w.summaryShown, timeout=timeout) as blocker:
-        w.start_loading()
-    return blocker.args[0]
+    """Load torch; the first model's summary once both are there (the model is shown first)."""
+    w.start_loading()
+    qtbot.waitUntil(lambda: w.runtime is not None and w.summary is not None, timeout=timeout)
+    return w.summary
 
 
 def test_window_is_up_before_torch_and_then_shows_resnet56(window, qtbot):
@@ -183,3 +187,25 @@ def test_dropping_images_on_the_window_classifies_them_and_lists_bad_files(windo
     skipped = " ".join(w.images.skipped_texts())
     assert "broken.jpg" in skipped and "notes.png" in skipped
     assert all(len(p.labels) == 5 for p in w.images.predictions())
+
+
+def test_the_model_is_shown_before_torch_is_loaded():
+    # The inspector needs no torch: ResNet-1202's graph and table appear while it still loads.
+
+    code = """
+import sys
+from PySide6.QtCore import QTimer
+from resnet_studio.qt.app import make_app
+from resnet_studio.qt.main_window import MainWindow
+app = make_app()
+w = MainWindow(initial_model="resnet1202", remember=False)
+w.summaryShown.connect(lambda s: (print(s.total_params, w.architecture.table.row_count(),
+                                        "torch" in sys.modules), app.quit()))
+QTimer.singleShot(60_000, app.quit)
+w.show()
+app.exec()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    # 600 blocks of 6 calls (conv, BN, ReLU, conv, BN, ReLU), the stem's 3, two zero-pads, the head's 2
+    assert out.stdout.split() == ["19421274", "3607", "False"], out.stderr

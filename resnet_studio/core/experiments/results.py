@@ -241,11 +241,11 @@ _PARAMS: dict[tuple, int] = {}
 def params_of(depth: int, variant: str, num_classes: int = 10, in_channels: int = 3) -> int:
     key = (depth, variant, num_classes, in_channels)
     if key not in _PARAMS:
-        from resnet_studio.core.models.builder import count_params
+        from resnet_studio.core.inspect import summarize
 
         spec = replace(make_spec(depth, variant), num_classes=num_classes,
                        in_channels=in_channels)
-        _PARAMS[key] = count_params(spec)
+        _PARAMS[key] = summarize(spec).total_params
     return _PARAMS[key]
 
 

@@ -1,7 +1,7 @@
 """The sidebar's list of presets: a search field over a tree of families, with parameter counts.
 
-Imports no torch: presets are `ArchSpec`s; the counts arrive later (`set_param_counts`), once
-the window has loaded torch and built each preset on meta tensors.
+Imports no torch: presets are `ArchSpec`s; the counts arrive a moment later
+(`set_param_counts`), from the inspector, in a worker.
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ class ArchitectureTab(TabWidget):
 
         self.graph.nodeClicked.connect(self._node_clicked)
         self.table.layersSelected.connect(self._layers_selected)
-        self.set_message("Loading PyTorch…")
+        self.set_message("Inspecting the model…")
 
     def set_message(self, text: str) -> None:
         self.graph.set_message(text)
