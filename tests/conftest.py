@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Runs use torch's defaults instead of measuring the fastest CPU settings (a few seconds, and
+# a choice that depends on the machine's load); tests/core/test_speed.py turns it back on.
+os.environ.setdefault("RESNET_STUDIO_AUTOTUNE", "0")
 
 import pytest  # noqa: E402
 

@@ -75,7 +75,7 @@ class ExperimentPlan:
                   steps: int | None = None, batch_size: int | None = None,
                   lr: float | None = None, device: str | None = None,
                   eval_every: int | None = None, checkpoint_every: int | None = None,
-                  name: str | None = None) -> ExperimentPlan:
+                  threads: int | None = None, name: str | None = None) -> ExperimentPlan:
         """The plan a grid request describes. `preset` (default: the quick demo; None: your own
         grid on the quick demo's schedule) gives whatever is left out. `seeds` is a count (3 ->
         seeds 0, 1, 2) or the seeds themselves. The grid is put in the paper's order (variant,
@@ -101,7 +101,8 @@ class ExperimentPlan:
         if steps is not None:
             config = schedule_for_steps(config, steps)
         explicit = {"batch_size": batch_size, "lr": lr, "device": device,
-                    "eval_every": eval_every, "checkpoint_every": checkpoint_every}
+                    "eval_every": eval_every, "checkpoint_every": checkpoint_every,
+                    "threads": threads}
         config = config.replace(**{k: v for k, v in explicit.items() if v is not None})
         return cls(name=(name or "").strip() or default_name(cells), cells=cells,
                    config=config.validate(), preset=p.key if preset else "")

@@ -34,8 +34,9 @@ def add_parser(sub) -> None:
                    help="steps between checkpoints (an interrupted run resumes from the last)")
     p.add_argument("--concurrency", type=int, default=1,
                    help="train this many runs at once (threads; useful on a GPU)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own "
-                   "choice; 1 is often faster for these small nets on a busy machine)")
+    p.add_argument("--threads", type=int, help="CPU threads for each run (default: measured "
+                   "once per model family on this machine; 1 is often faster for these small "
+                   "nets on a busy machine)")
     p.add_argument("--name", help="a name for the experiment")
     p.add_argument("--resume", metavar="ID", help="run what is missing of a stored experiment "
                    "(an id, a unique prefix or 'last')")
@@ -75,7 +76,8 @@ def plan_from_args(args):
         variants=[v for v in args.variants.split(",") if v.strip()] if args.variants else None,
         seeds=parse_seeds(args.seeds) if args.seeds else None, dataset=args.dataset,
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, device=args.device,
-        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, name=args.name)
+        eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+        threads=args.threads, name=args.name)
 
 
 def make_listener(stream, quiet: bool, total: int):
@@ -133,12 +135,8 @@ def run(args) -> int:
     from resnet_studio.commands._common import stop_on_ctrl_c
     from resnet_studio.core.experiments import ExperimentRunner, ExperimentStore
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError("--threads must be at least 1")
-        import torch
-
-        torch.set_num_threads(args.threads)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError("--threads must be at least 1")
     with ExperimentStore() as store:
         if args.list:
             exps = store.list()

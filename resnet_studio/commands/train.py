@@ -3,6 +3,7 @@ JSON line (with --json) or a short summary on stdout. Ctrl+C stops cleanly with 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -39,9 +40,14 @@ def add_parser(sub) -> None:
     p.add_argument("--warmup-steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--amp", action="store_true", default=None,
-                   help="mixed precision (bfloat16 where supported)")
-    p.add_argument("--channels-last", action="store_true", default=None)
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision (bfloat16 where supported; default: on for GPUs that "
+                   "support it)")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="NHWC memory layout (default: on for GPUs; on the CPU measured once per "
+                   "model family on this machine)")
+    p.add_argument("--threads", type=int,
+                   help="CPU threads for the run (default: measured with the memory layout)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile")
     p.add_argument("--eval-every", type=int, help="steps between validations (0: at the end)")
     p.add_argument("--checkpoint-every", type=int, help="steps between checkpoints")
@@ -60,7 +66,7 @@ def add_parser(sub) -> None:
 
 _FLAG_FIELDS = ("dataset", "steps", "batch_size", "lr", "optimizer", "momentum", "nesterov",
                 "weight_decay", "schedule", "warmup_steps", "seed", "device", "amp",
-                "channels_last", "compile", "eval_every", "checkpoint_every", "log_every",
+                "channels_last", "threads", "compile", "eval_every", "checkpoint_every", "log_every",
                 "val_fraction", "image_size", "augment")
 
 
@@ -143,7 +149,8 @@ def make_progress(stream, quiet: bool):
             resumed = f", resumed at step {trainer.step}" if trainer.resumed else ""
             self._emit(f"training {trainer.spec.name} on {trainer.data.info.name} "
                        f"({trainer.config.steps} steps, batch {trainer.config.batch_size}, "
-                       f"{describe_device(trainer.device)}{resumed}); run {trainer.run_id}",
+                       f"{describe_device(trainer.device)}{resumed}; "
+                       f"{trainer.speed.describe()}); run {trainer.run_id}",
                        final=True)
             for w in trainer.warnings:
                 self._emit(f"warning: {w}", final=True)

@@ -36,8 +36,11 @@ class TrainConfig(JsonDataclass):
     warmup_steps: int = 0  # linear warm-up from lr/warmup_steps to lr
     seed: int = 0
     device: str = "auto"  # auto (CUDA > MPS > CPU) | cpu | cuda | mps
-    amp: bool = False  # autocast in bfloat16 where supported (float16 + scaling otherwise)
-    channels_last: bool = False
+    # None ("auto"): the app chooses (core.training.speed): bf16 autocast and channels_last on
+    # GPUs that support them; on the CPU the memory format and threads by measurement.
+    amp: bool | None = None  # autocast in bfloat16 where supported (float16 + scaling otherwise)
+    channels_last: bool | None = None
+    threads: int = 0  # CPU threads for this run (0: auto)
     compile: bool = False  # torch.compile the model (slower start, faster steps on GPUs)
     eval_every: int = 200  # steps between validations (0: only at the end)
     checkpoint_every: int = 0  # steps between checkpoints (0: only at the end and on stop)
@@ -88,6 +91,8 @@ class TrainConfig(JsonDataclass):
         for name in ("eval_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 add(name, "must not be negative (0 turns it off)")
+        if self.threads < 0:
+            add("threads", "must not be negative (0: chosen by the app)")
         if self.log_every < 1:
             add("log_every", "must be at least 1")
         if not 0 <= self.val_fraction < 1:

@@ -11,7 +11,7 @@ from resnet_studio.core.training.config import ConfigError, TrainConfig
 
 # Settings that may change when a run is resumed; everything else must match the checkpoint.
 # Multistep milestones are fractions of `steps`, so more steps move them.
-RESUME_OVERRIDES = ("steps", "device", "amp", "compile", "channels_last", "eval_every",
+RESUME_OVERRIDES = ("steps", "device", "amp", "compile", "channels_last", "threads", "eval_every",
                     "checkpoint_every", "log_every")
 
 

@@ -1,11 +1,9 @@
 """Trainer: a small training loop with named hooks, cooperative pause/resume/stop, and exact
 resume from checkpoints.
 
-Designed to be driven from a worker thread (the GUI's QThread) or from the CLI:
-
-    trainer = Trainer(spec, config, callbacks=[MyCallback()], store=RunStore())
-    result = trainer.fit()          # blocks; returns a TrainResult
-    trainer.pause(); trainer.resume(); trainer.stop()   # from any thread
+Driven from a worker thread (the GUI's QThread) or from the CLI: `Trainer(spec, config,
+callbacks=[...], store=RunStore()).fit()` blocks and returns a TrainResult; `pause()`, `resume()`
+and `stop()` may be called from any thread.
 
 Numbers stay on the device: loss and correct counts are summed there and fetched once every
 `config.log_every` steps (the only host sync in the loop, besides validation and checkpoints).
@@ -25,6 +23,7 @@ import torch.nn.functional as F
 
 from resnet_studio.core.data import ImageData, TensorBatches, load_dataset
 from resnet_studio.core.spec import ArchSpec
+from resnet_studio.core.training import speed
 from resnet_studio.core.training.callbacks import (
     Callback,
     CallbackList,
@@ -122,6 +121,7 @@ class Trainer:
         self.data: ImageData | None = None
         self.batches: TensorBatches | None = None
         self.device: torch.device | None = None
+        self.speed: speed.SpeedSettings | None = None  # memory format, autocast, threads
         self.loss_fn = F.cross_entropy
         self._forward = None
         self._scaler = None
@@ -194,15 +194,19 @@ class Trainer:
         from resnet_studio.core.models import build_model
 
         torch.manual_seed(cfg.seed)
+        info = data.info
+        self.speed = fast = speed.choose(  # what the config leaves on auto
+            spec, cfg, self.device, (info.in_channels, info.image_size, info.image_size),
+            status=lambda text: self.callbacks.on_data_progress(self, 0, 0, text))
         model = build_model(spec).to(self.device)
-        if cfg.channels_last:
+        if fast.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
         self.data = data.to(self.device)
         self.batches = TensorBatches(self.data, cfg.batch_size, seed=cfg.seed,
-                                     augment=cfg.augment, channels_last=cfg.channels_last)
+                                     augment=cfg.augment, channels_last=fast.channels_last)
         self.optimizer = make_optimizer(model, cfg)
-        self._amp_dtype, self._scaler, amp_warning = mixed_precision(self.device, cfg.amp)
+        self._amp_dtype, self._scaler, amp_warning = mixed_precision(self.device, fast.amp)
         self._window = LogWindow(self.device, self.step)
         if self.resume_from is not None:
             self._restore(load_checkpoint(self.resume_from))
@@ -255,7 +259,8 @@ class Trainer:
                 self._release_memory()
                 self.callbacks.on_exception(self, e, message)
                 return self._finish("failed", message)
-            return self._fit()
+            with speed.threads_for_run(self.speed.threads):
+                return self._fit()
         finally:
             with self._cond:
                 self._running = False

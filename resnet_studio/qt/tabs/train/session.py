@@ -21,7 +21,7 @@ def _posting_callback(post):
 
     class PostingCallback(Callback):
         def on_train_start(self, trainer):
-            post("started", (trainer.run_id, str(trainer.run_dir)))
+            post("started", (trainer.run_id, str(trainer.run_dir), trainer.speed.describe()))
 
         def on_log(self, trainer, log):
             post("log", log)
@@ -42,7 +42,7 @@ def _posting_callback(post):
 
 
 class TrainingSession(QueueSession):
-    started = Signal(str, str)  # run id, run folder
+    started = Signal(str, str, str)  # run id, run folder, speed settings (SpeedSettings.describe)
     logged = Signal(list)  # TrainLog records since the last tick
     evaluated = Signal(object)  # EvalResult
     checkpointed = Signal(object)  # CheckpointInfo

@@ -185,11 +185,12 @@ class TrainTab(TabWidget):
         return done
 
     # -- session events (GUI thread, at the session's tick) -----------------------------------
-    def _started(self, run_id: str, _run_dir: str) -> None:
+    def _started(self, run_id: str, _run_dir: str, speed: str) -> None:
         self.state.started(run_id)
         self.runs.refresh()
         self.runs.select_run(run_id)
-        self.statusMessage.emit(f"Training {self.spec.name if self.spec else ''} · run {run_id}")
+        self.statusMessage.emit(f"Training {self.spec.name if self.spec else ''} · run {run_id} "
+                                f"· {speed}")
 
     def _logged(self, logs: list) -> None:
         self.state.logged(logs)
