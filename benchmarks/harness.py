@@ -102,3 +102,27 @@ def write_results(path: Path | None = None) -> Path:
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def in_fresh_process(module: str, function: str, timeout_s: float = 1800) -> None:
+    """Run `benchmarks.<module>.<function>()` in a new interpreter and record its figures here.
+
+    For what must not share a process with the benchmarks before it: a GUI thread that has run
+    torch ops keeps an OpenMP thread team that slows a training thread started later by ~25%
+    on a 2-core machine (measured), so window benchmarks start clean, as the app does."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "figures.json"
+        code = (f"import benchmarks.{module} as m, benchmarks.harness as h; m.{function}(); "
+                f"h.dump_figures({str(out)!r})")
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=timeout_s,
+                       cwd=Path(__file__).resolve().parent.parent)
+        for data in json.loads(out.read_text(encoding="utf-8")):
+            FIGURES.append(Figure(**data))  # the child printed them already
+
+
+def dump_figures(path: str) -> None:
+    Path(path).write_text(json.dumps([asdict(f) for f in FIGURES]), encoding="utf-8")

@@ -150,12 +150,22 @@ def resolve_target(target: int | str | None, categories: tuple[str, ...] | list[
 
 def model_choices(model: str | ArchSpec, progress: Progress | None = None) -> ModelChoices:
     """Class names and Grad-CAM layers of a model, from its spec (no weights, no compute)."""
-    from resnet_studio.core.analysis.attribution_models import gradcam_layers
-    from resnet_studio.core.models.builder import build_model
     from resnet_studio.core.weights import default_categories, resolve_spec
 
     spec = resolve_spec(model)
-    return ModelChoices(default_categories(spec), tuple(gradcam_layers(build_model(spec, "meta"))))
+    return ModelChoices(default_categories(spec), tuple(gradcam_layer_names(spec)))
+
+
+def gradcam_layer_names(spec: ArchSpec) -> list[str]:
+    """What `attribution_models.gradcam_layers` lists for the built model (the residual blocks,
+    last first, then the convs), read off the inspector's table: building ResNet-1202 to list
+    its layers would hold the interpreter for most of a second while the window redraws."""
+    from resnet_studio.core.inspect import summarize
+
+    summary = summarize(spec)
+    blocks = [n.id for n in summary.graph.nodes if n.kind == "block"]
+    convs = [r.name for r in summary.layers if r.type == "Conv2d" and r.call == 1]
+    return blocks[::-1] + convs[::-1]
 
 
 def compute_attributions(request: AttributionRequest, *, models: ModelSourceCache,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -14,33 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-
-class GuiThreadGarbageCollector(QObject):
-    """Python's cyclic GC runs in whichever thread happens to allocate. When a worker thread
-    (training, a summary) collects a cycle that holds a closed window's Qt objects, their C++
-    destructors run there, take Qt's locks and wait for the GIL the GUI thread holds: a
-    deadlock (seen in the test suite). As pyqtgraph's GarbageCollector does, automatic
-    collection is turned off and the GUI thread collects on a timer, each generation when its
-    threshold is reached (written here so start-up does not import pyqtgraph)."""
-
-    def __init__(self, parent: QObject, interval_ms: int = 1000):
-        super().__init__(parent)
-        gc.disable()
-        self.timer = QTimer(self, interval=interval_ms)
-        self.timer.timeout.connect(self.check)
-        self.timer.start()
-
-    def check(self) -> None:
-        for generation, (count, threshold) in reversed(list(enumerate(
-                zip(gc.get_count(), gc.get_threshold(), strict=True)))):
-            if count > threshold:
-                gc.collect(generation)
-                return
-
-
-def collect_garbage_on_gui_thread(app: QApplication) -> None:
-    if getattr(app, "_gui_gc", None) is None:
-        app._gui_gc = GuiThreadGarbageCollector(app)
+from resnet_studio.qt.kit.garbage import collect_garbage_on_gui_thread
 
 
 class FirstPaint(QObject):
@@ -80,9 +53,16 @@ class StartupProbe(QObject):
             QCoreApplication.exit(0)
 
 
+GUI_SWITCH_INTERVAL_S = 0.001
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     collect_garbage_on_gui_thread(app)
+    # A worker running Python (building a model, inspecting one) keeps the interpreter until
+    # another thread has waited this long; a redraw asks for it at every Python call, so the
+    # default 5 ms turns a 20 ms paint into hundreds. Torch's kernels release it anyway.
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     QCoreApplication.setOrganizationName("ResNet Studio")
     QCoreApplication.setApplicationName("ResNet Studio")
     app.setStyle("Fusion")
@@ -114,6 +94,7 @@ def run_app(args) -> int:
     app = make_app()
     from resnet_studio.qt.main_window import MainWindow
 
+    app._gui_gc.freeze_at_start = True
     screenshot = getattr(args, "screenshot", None)
     window = MainWindow(initial_model=getattr(args, "model", None),
                         initial_tab=getattr(args, "tab", None), remember=not screenshot)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from resnet_studio import __version__
 from resnet_studio.core.common.formatting import compact
 from resnet_studio.core.spec import ArchSpec
+from resnet_studio.qt.kit.garbage import freeze_long_lived_objects
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
 from resnet_studio.qt.kit.settings import Settings
 from resnet_studio.qt.kit.tab import Tab, TabContext
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         return self.tabs.tab(self.tabs.current_key())
 
     def _tab_built(self, key: str, tab: Tab) -> None:
+        freeze_long_lived_objects()  # the tab and what it imported live as long as the window
         tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
         if self.summary is not None:
             tab.model_changed(self.summary)
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
         self.counts_job.start(_preset_param_counts)
 
     def _runtime_loaded(self, info) -> None:
+        freeze_long_lived_objects()  # PyTorch's 200,000 objects: never again in a GC pass
         self.runtime = info
         self.device_label.setText(info.device)
         self.device_label.setToolTip(f"PyTorch {info.torch_version}")

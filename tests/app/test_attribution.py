@@ -209,3 +209,14 @@ def test_state_follows_a_job(image):
     state.start(SANITY, settings)
     state.failed("no such weights file")
     assert state.status == "Failed: no such weights file" and state.outcome == "failed"
+
+
+@pytest.mark.parametrize("name", ["resnet20", "preact_resnet18", "resnext50_32x4d", "plain_resnet56"])
+def test_gradcam_layer_names_from_the_spec_equal_the_built_models(name):
+    from resnet_studio.app.attribution import gradcam_layer_names
+    from resnet_studio.core.analysis.attribution_models import gradcam_layers
+    from resnet_studio.core.models import build_model
+    from resnet_studio.core.zoo import get_spec
+
+    spec = get_spec(name)
+    assert gradcam_layer_names(spec) == gradcam_layers(build_model(spec, "meta"))

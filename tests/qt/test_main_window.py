@@ -199,8 +199,10 @@ from resnet_studio.qt.app import make_app
 from resnet_studio.qt.main_window import MainWindow
 app = make_app()
 w = MainWindow(initial_model="resnet1202", remember=False)
-w.summaryShown.connect(lambda s: (print(s.total_params, w.architecture.table.row_count(),
-                                        "torch" in sys.modules), app.quit()))
+def shown(s):  # a table this long is filled on the next turn of the event loop
+    QTimer.singleShot(50, lambda: (print(s.total_params, w.architecture.table.row_count(),
+                                         "torch" in sys.modules), app.quit()))
+w.summaryShown.connect(shown)
 QTimer.singleShot(60_000, app.quit)
 w.show()
 app.exec()

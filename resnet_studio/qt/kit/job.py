@@ -33,6 +33,7 @@ from superqt.utils import GeneratorWorker, WorkerBase
 
 from resnet_studio.app.errors import describe_error
 from resnet_studio.core.common.progress import Cancelled, Progress
+from resnet_studio.qt.kit.priority import run_in_background_priority
 
 PROGRESS_HZ = 20
 
@@ -71,6 +72,7 @@ class _ProgressWorker(WorkerBase):
         self.progress.cancel()
 
     def work(self):
+        run_in_background_priority()
         return self._call()
 
 

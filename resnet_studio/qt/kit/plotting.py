@@ -9,14 +9,58 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF
+from PySide6.QtGui import QColor, QPainter, QPen
 
 from resnet_studio.core.common.files import write_bytes_atomic
 from resnet_studio.qt.kit.palette import TEXT
 
-GRID_ALPHA = 0.22
 AXIS_PEN = "#90a4ae"
+GRID_MAJOR = "#e1e6ea"  # opaque on the white background: no blending when it is drawn
+GRID_MINOR = "#f0f2f4"
+
+
+class TickGrid(pg.GraphicsObject):
+    """Grid lines at the axes' major and minor ticks, drawn by the view box as plain 1-pixel
+    lines.
+
+    pyqtgraph's own grid (`showGrid`) draws through each AxisItem's cached picture: 15-20 ms
+    per axis at every range change, so three live plots cost the GUI thread ~60 ms per update
+    on a 2-core machine (measured). These lines take well under a millisecond."""
+
+    def __init__(self, plot: pg.PlotItem, x: bool = True, y: bool = True):
+        super().__init__()
+        self.plot, self.x, self.y = plot, x, y
+        self.setZValue(-1000)
+        self.pens = [QPen(QColor(c)) for c in (GRID_MAJOR, GRID_MINOR)]
+        for pen in self.pens:
+            pen.setCosmetic(True)
+        plot.vb.addItem(self, ignoreBounds=True)
+        plot.vb.sigRangeChanged.connect(self._range_changed)
+
+    def _range_changed(self, *_args) -> None:
+        self.prepareGeometryChange()
+        self.update()
+
+    def boundingRect(self):
+        return self.plot.vb.viewRect()
+
+    def paint(self, painter, *_args) -> None:
+        vb, rect = self.plot.vb, self.plot.vb.viewRect()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for side, vertical, on in (("bottom", True, self.x), ("left", False, self.y)):
+            if not on:
+                continue
+            lo, hi = (rect.left(), rect.right()) if vertical else (rect.top(), rect.bottom())
+            size = vb.width() if vertical else vb.height()
+            levels = self.plot.getAxis(side).tickValues(min(lo, hi), max(lo, hi), size)
+            for level, (_spacing, values) in reversed(list(enumerate(levels[:2]))):
+                painter.setPen(self.pens[level])
+                for v in values:
+                    if vertical:
+                        painter.drawLine(QPointF(v, rect.top()), QPointF(v, rect.bottom()))
+                    else:
+                        painter.drawLine(QPointF(rect.left(), v), QPointF(rect.right(), v))
 
 
 def layout_widget(spacing: int = 6) -> pg.GraphicsLayoutWidget:
@@ -31,7 +75,7 @@ def layout_widget(spacing: int = 6) -> pg.GraphicsLayoutWidget:
 def style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None = None, *,
                title: str | None = None, live: bool = False) -> pg.PlotItem:
     """Grid, muted axes, labels; `live` curves get peak downsampling and clip-to-view."""
-    plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+    plot.grid = TickGrid(plot)
     for side in ("left", "bottom"):
         axis = plot.getAxis(side)
         axis.setPen(AXIS_PEN)  # (this resets the label colour: labels after it)

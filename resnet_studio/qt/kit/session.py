@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from resnet_studio.app.errors import describe_error
+from resnet_studio.qt.kit.priority import run_in_background_priority
 
 TICK_MS = 50
 
@@ -44,6 +45,7 @@ class _SessionThread(QThread):
         self.stop_early = False  # Stop pressed before the object existed (data still loading)
 
     def run(self) -> None:
+        run_in_background_priority()  # before torch makes its thread team: they inherit it
         try:
             self.target = self._build(self._post)
             if self.stop_early:

@@ -21,21 +21,29 @@ COL_NAME, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_DET
 _NUMERIC = {COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT_INT, _LEFT_INT = int(_RIGHT.value), int(_LEFT.value)
+_ROLES = {Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.TextAlignmentRole,
+          Qt.ItemDataRole.ToolTipRole, SORT_ROLE, ROW_ROLE}
 
 
 # -- model ----------------------------------------------------------------------------------
 class LayerTableModel(QAbstractTableModel):
     """One row per `LayerRow` (one call of one leaf module). `SORT_ROLE` gives raw values.
 
-    The model sorts itself (Python's sort on precomputed keys: ~5 ms for ResNet-1202's
-    3,600 rows, where a proxy's per-comparison callbacks take a quarter of a second)."""
+    The model sorts itself (Python's sort on one column's keys: ~5 ms for ResNet-1202's 3,600
+    rows, where a proxy's per-comparison callbacks take a quarter of a second). A column's keys
+    are computed the first time it is sorted by: showing a model in network order computes none
+    (a new model must not hold the GUI thread)."""
 
     def __init__(self, summary: ModelSummary | None = None, parent=None):
         super().__init__(parent)
         self._summary: ModelSummary | None = None
+        self._network: list[LayerRow] = []  # the summary's rows, in network order
+        self._perm: list[int] = []  # shown row -> network position
         self._rows: list[LayerRow] = []  # in the current sort order
         self._haystack: list[str] = []  # lower-case "name type" for the filter, per row
-        self._keys: list[tuple] = []  # per row: the SORT_ROLE value of every column
+        self._keys: dict[int, list] = {}  # column -> SORT_ROLE values in network order
+        self._text_cache: dict[int, tuple[str, ...]] = {}  # shown row -> its cells' texts
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         if summary is not None:
             self.set_summary(summary)
@@ -44,22 +52,27 @@ class LayerTableModel(QAbstractTableModel):
     def set_summary(self, summary: ModelSummary | None) -> None:
         self.beginResetModel()
         self._summary = summary
-        rows = list(summary.layers) if summary is not None else []
-        keys = [tuple(self._sort_key(i, r, c) for c in range(len(COLUMNS)))
-                for i, r in enumerate(rows)]
-        order = self._order(keys, *self._sort)
-        self._rows = [rows[i] for i in order]
-        self._keys = [keys[i] for i in order]
+        self._network = list(summary.layers) if summary is not None else []
+        self._keys = {}
+        self._perm = self._order(*self._sort)
+        self._rows = [self._network[i] for i in self._perm]
+        self._text_cache: dict[int, tuple[str, ...]] = {}
         self._haystack = [f"{r.name} {r.type}".lower() for r in self._rows]
         self.endResetModel()
 
-    @staticmethod
-    def _order(keys: list[tuple], column: int, order: Qt.SortOrder) -> list[int]:
-        """Row positions in sorted order; equal keys keep network order (stable sorts)."""
-        network = sorted(range(len(keys)), key=lambda i: keys[i][COL_NAME])
-        if column < 0:
-            return network
-        return sorted(network, key=lambda i: keys[i][column],
+    def _column_keys(self, column: int) -> list:
+        if column not in self._keys:
+            self._keys[column] = [self._sort_key(i, r, column)
+                                  for i, r in enumerate(self._network)]
+        return self._keys[column]
+
+    def _order(self, column: int, order: Qt.SortOrder) -> list[int]:
+        """Network positions in sorted order; equal keys keep network order (a stable sort)."""
+        network = range(len(self._network))
+        if column < 0 or column == COL_NAME and order == Qt.SortOrder.AscendingOrder:
+            return list(network)
+        keys = self._column_keys(column)
+        return sorted(network, key=keys.__getitem__,
                       reverse=order == Qt.SortOrder.DescendingOrder)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -67,13 +80,15 @@ class LayerTableModel(QAbstractTableModel):
         if not self._rows:
             return
         self.layoutAboutToBeChanged.emit()
-        perm = self._order(self._keys, column, order)  # new row -> old row
+        perm = self._order(column, order)  # new row -> network position
+        position_to_old = {p: row for row, p in enumerate(self._perm)}
         old_to_new = [0] * len(perm)
-        for new, old in enumerate(perm):
-            old_to_new[old] = new
-        self._rows = [self._rows[i] for i in perm]
-        self._keys = [self._keys[i] for i in perm]
-        self._haystack = [self._haystack[i] for i in perm]
+        for new, p in enumerate(perm):
+            old_to_new[position_to_old[p]] = new
+        self._perm = perm
+        self._rows = [self._network[i] for i in perm]
+        self._text_cache = {}
+        self._haystack = [f"{r.name} {r.type}".lower() for r in self._rows]
         old = self.persistentIndexList()
         self.changePersistentIndexList(
             old, [self.index(old_to_new[i.row()], i.column()) for i in old])
@@ -125,36 +140,33 @@ class LayerTableModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        # A paint asks each visible cell for a dozen roles: the ones not shown return at once,
+        # and a row's texts are formatted once (ResNet-1202's table repaints in a few ms).
+        if role not in _ROLES or not index.isValid():
             return None
-        r = self._rows[index.row()]
         c = index.column()
-        s = self._summary
         if role == Qt.ItemDataRole.DisplayRole:
-            if c == COL_NAME:
-                return row_label(r)
-            if c == COL_TYPE:
-                return r.type
-            if c == COL_SHAPE:
-                return shape_text(r.output_shape)
-            if c == COL_PARAMS:
-                return f"{r.params:,}"
-            if c == COL_PPCT:
-                return share_text(share(r.params, s.total_params))
-            if c == COL_MACS:
-                return compact(r.macs)
-            if c == COL_MPCT:
-                return share_text(share(r.macs, s.total_macs))
-            return r.detail
-        if role == SORT_ROLE:
-            return self._keys[index.row()][c]
+            return self._texts(index.row())[c]
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(_RIGHT if c in _NUMERIC else _LEFT)
+            return _RIGHT_INT if c in _NUMERIC else _LEFT_INT
+        r = self._rows[index.row()]
+        if role == SORT_ROLE:
+            return self._column_keys(c)[self._perm[index.row()]]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(r, c)
         if role == ROW_ROLE:
             return r
         return None
+
+    def _texts(self, row: int) -> tuple[str, ...]:
+        texts = self._text_cache.get(row)
+        if texts is None:
+            r, s = self._rows[row], self._summary
+            texts = self._text_cache[row] = (
+                row_label(r), r.type, shape_text(r.output_shape), f"{r.params:,}",
+                share_text(share(r.params, s.total_params)), compact(r.macs),
+                share_text(share(r.macs, s.total_macs)), r.detail)
+        return texts
 
     def _tooltip(self, r: LayerRow, c: int) -> str:
         s = self._summary
@@ -221,6 +233,8 @@ class LayerFilterProxy(QSortFilterProxyModel):
         self.sourceModel().sort(column, order)
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        if not self._terms and not self._params_only:
+            return True
         m: LayerTableModel = self.sourceModel()
         if self._params_only and m.layer_row(source_row).params == 0:
             return False

@@ -219,14 +219,16 @@ class LayerTable(QWidget):
             self.view.setColumnWidth(col, w)
 
     def _fit_text_columns(self) -> None:
-        """Widens Layer and Type to their longest text (font metrics, no per-row widgets)."""
+        """Widens Layer and Type to their longest text (font metrics, no per-row widgets).
+        Only the longest few texts are measured: ResNet-1202 has 3,600 rows."""
         s = self.model.summary()
         if s is None or not s.layers:
             return
         fm = self.view.fontMetrics()
         for col, texts, cap in ((COL_NAME, {row_label(r) for r in s.layers}, 420),
                                 (COL_TYPE, {r.type for r in s.layers}, 220)):
-            want = max(fm.horizontalAdvance(t) for t in texts) + 16
+            longest = sorted(texts, key=len)[-8:]
+            want = max(fm.horizontalAdvance(t) for t in longest) + 16
             if want > self.view.columnWidth(col):
                 self.view.setColumnWidth(col, min(want, cap))
 

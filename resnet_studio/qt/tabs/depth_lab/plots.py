@@ -90,7 +90,8 @@ class DepthPlots(QWidget):
             items.clear()
         first = None
         for col, v in enumerate(variants):
-            plot = style_plot(self.view.addPlot(row=0, col=col),
+            # no context menu: its widgets cost 10 ms a panel, rebuilt with every new grid
+            plot = style_plot(self.view.addPlot(row=0, col=col, enableMenu=False),
                               "error (%)" if col == 0 else None, "iterations",
                               title=VARIANT_LABELS[v], live=True)
             plot.setXRange(0, max(1, total_steps), padding=0.02)

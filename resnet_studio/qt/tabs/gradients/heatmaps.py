@@ -62,7 +62,7 @@ class GradientHeatmaps(QWidget):
             plot.getAxis("left").setStyle(hideOverlappingLabels=False,
                                           textFillLimits=[(0, 0.9), (8, 0.9), (30, 0.7)])
             plot.invertY(True)
-            plot.showGrid(x=False, y=False)
+            plot.grid.setVisible(False)  # an image fills the plot
             image = pg.ImageItem(axisOrder="row-major")
             plot.addItem(image)
             self.heat_plots.append(plot)

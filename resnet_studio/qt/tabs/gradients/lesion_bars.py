@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from resnet_studio.qt.kit.palette import PLAIN, RESIDUAL
-from resnet_studio.qt.kit.plotting import GRID_ALPHA, layout_widget, style_plot
+from resnet_studio.qt.kit.plotting import layout_widget, style_plot
 
 if TYPE_CHECKING:
     from resnet_studio.core.analysis.lesion import LesionReport
@@ -28,7 +28,7 @@ class LesionBars(QWidget):
         self.plot = style_plot(self.view.addPlot(row=1, col=0),
                                "accuracy drop (percentage points)", "deleted block",
                                title="Accuracy drop when one block is deleted at test time")
-        self.plot.showGrid(x=False, y=True, alpha=GRID_ALPHA)
+        self.plot.grid.x = False  # bars along x: horizontal lines only
         self.plot.addItem(pg.InfiniteLine(pos=0, angle=0, movable=False,
                                           pen=pg.mkPen("#78909c", width=1)), ignoreBounds=True)
         self.bars: list[pg.BarGraphItem] = []
