@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint screenshot clean
+.PHONY: run test bench bench-gpu lint screenshot clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ResNet Studio needs Python >= 3.10 (set PYTHON=python3.x)")'
@@ -28,6 +28,11 @@ bench: $(STAMP)
 	RESNET_STUDIO_SLOW=1 RESNET_STUDIO_DEPTH_CHECK=1 QT_QPA_PLATFORM=offscreen \
 		$(BIN)/python -m pytest -q -rA tests/core/test_experiments.py tests/core/test_training.py \
 		-k "quick or depth_check"
+
+# The GPU figures (a CUDA machine; no network): training speed by precision, app vs bare loop,
+# the quick Depth Lab, concurrent runs, peak memory. Writes benchmarks/results/gpu.json.
+bench-gpu: $(STAMP)
+	$(BIN)/python -m benchmarks.gpu --out benchmarks/results/gpu.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check resnet_studio tests benchmarks
