@@ -101,7 +101,7 @@ def run_app(args) -> int:
     if screenshot:
         window.resize(*_parse_size(args.size))
 
-        waiting = {"summary", "counts"}
+        waiting = {"summary", "counts", "runtime"}
 
         def grab():
             ok = window.grab().save(screenshot)
@@ -115,6 +115,7 @@ def run_app(args) -> int:
 
         window.summaryShown.connect(lambda _s: ready("summary"))
         window.presetCountsShown.connect(lambda: ready("counts"))
+        window.runtimeReady.connect(lambda _info: ready("runtime"))
         QTimer.singleShot(120_000, lambda: app.exit(3))  # never hang a script
     else:
         _install_excepthook(window)

@@ -181,7 +181,6 @@ class MainWindow(QMainWindow):
     def start_loading(self) -> None:
         """Import torch in the background; the window is already visible (and shows the model:
         the inspector needs no torch)."""
-        self.job_label.setText("Loading PyTorch…")
         self.runtime_job.start(_load_runtime)
         self.counts_job.start(_preset_param_counts)
 
