@@ -29,6 +29,7 @@ class Figure:
     details: str = ""
     goal: str = ""  # e.g. "<= 0.35"
     met: bool | None = None
+    date: str = ""  # when it was measured (a partial run keeps the other figures' dates)
 
 
 FIGURES: list[Figure] = []
@@ -45,12 +46,16 @@ def goal_met(value: float, goal: str) -> bool | None:
 def record(name: str, value: float, details: str = "", goal: str = "",
            digits: int = 3) -> Figure:
     """Print `name = value  (details; goal ...)` and keep the figure for latest.json."""
-    fig = Figure(name, round(float(value), 6), details, goal, goal_met(value, goal))
+    fig = Figure(name, round(float(value), 6), details, goal, goal_met(value, goal), _now())
     FIGURES.append(fig)
     extra = "; ".join(p for p in (details, f"goal {goal}: {'met' if fig.met else 'NOT met'}"
                                   if goal else "") if p)
     print(f"{name} = {value:.{digits}f}" + (f"  ({extra})" if extra else ""), flush=True)
     return fig
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -93,15 +98,51 @@ def machine() -> dict:
 
 
 def write_results(path: Path | None = None) -> Path:
-    """All figures of this run, with the machine, torch version, threads and date."""
+    """This run's figures, merged into the file's earlier ones (running one module updates
+    only its figures), with the machine, torch version, threads and date."""
     path = path or RESULTS / "latest.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": machine(), "figures": {f.name: asdict(f) for f in FIGURES}}
+    figures = load_results(path)
+    figures.update({f.name: asdict(f) for f in FIGURES})
+    data = {"date": _now(), "machine": machine(), "figures": figures}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def load_results(path: Path) -> dict[str, dict]:
+    """The figures a results file holds by name ({} when there is none or it is unreadable)."""
+    try:
+        figures = json.loads(path.read_text(encoding="utf-8"))["figures"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return figures if isinstance(figures, dict) else {}
+
+
+def markdown_table(figures: dict[str, dict]) -> str:
+    """The README's table: one row per figure, sorted by name."""
+    rows = ["| figure | value | goal | met | measured |", "|---|---:|---|---|---|"]
+    for name in sorted(figures):
+        f = figures[name]
+        met = {True: "yes", False: "**no**"}.get(f.get("met"), "")
+        rows.append(f"| `{name}` | {f['value']:.3f} | {f.get('goal', '')} | {met} | "
+                    f"{f.get('date', '')[:10]} |")
+    return "\n".join(rows)
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, figures: dict[str, dict], machine_line: str) -> bool:
+    """Replace the table between the README's markers; False when the markers are missing."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    body = f"{README_START}\n{machine_line}\n\n{markdown_table(figures)}\n"
+    readme.write_text(text[:start] + body + text[end:], encoding="utf-8")
+    return True
 
 
 def in_fresh_process(module: str, function: str, timeout_s: float = 1800) -> None:
