@@ -7,6 +7,7 @@ thread teams and a fragmented heap behind (ResNet-152 at 1024x1024 alone touches
 and the next module's two sides would not start from what a user's process starts from."""
 
 import pkgutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,14 +27,20 @@ def _measured_on() -> str:
 def main(names: list[str]) -> int:
     found = sorted(m.name for m in pkgutil.iter_modules([str(Path(benchmarks.__file__).parent)])
                    if m.name.startswith("bench_"))
+    failed = []
     for name in names or found:
-        in_fresh_process(name, "main")
+        try:
+            in_fresh_process(name, "main")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+            failed.append(name)  # its stack is above (faulthandler); the others still run
+            print(f"{name}: FAILED ({e})", flush=True)
     path = write_results()
     harness.update_readme(README, harness.load_results(path), _measured_on())
     missed = [f.name for f in FIGURES if f.met is False]
     print(f"\n{len(FIGURES)} figures written to {path}"
-          + (f"; goals not met: {', '.join(missed)}" if missed else "; every goal met"))
-    return 0
+          + (f"; goals not met: {', '.join(missed)}" if missed else "; every goal met")
+          + (f"; modules that failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ def in_fresh_process(module: str, function: str, timeout_s: float = 1800) -> Non
         out = Path(tmp) / "figures.json"
         code = (f"import benchmarks.{module} as m, benchmarks.harness as h; m.{function}(); "
                 f"h.dump_figures({str(out)!r})")
-        subprocess.run([sys.executable, "-c", code], check=True, timeout=timeout_s,
+        subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], check=True, timeout=timeout_s,
                        cwd=Path(__file__).resolve().parent.parent)
         for data in json.loads(out.read_text(encoding="utf-8")):
             FIGURES.append(Figure(**data))  # the child printed them already
