@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from resnet_studio.commands._common import stop_on_ctrl_c
 from resnet_studio.core.common.formatting import duration
@@ -77,7 +76,7 @@ def build_config(args):
     if args.config:
         if args.preset:
             raise ValueError("give either --config or --preset, not both")
-        config = TrainConfig.from_json(Path(args.config).read_text(encoding="utf-8"))
+        config = TrainConfig.load(args.config)
     else:
         config = get_preset(args.preset or "quick_cpu")
     changes = {f: getattr(args, f) for f in _FLAG_FIELDS if getattr(args, f) is not None}

@@ -15,6 +15,11 @@ STEMS = ("imagenet", "cifar")
 SHORTCUTS = ("A", "B", "C", "none")
 NORMS = ("batch", "none")
 EXPANSION = {"basic": 1, "bottleneck": 4}
+# Ceilings far above any real ResNet (ResNet-1202: 200 blocks a stage; Wide ResNet: width 2048):
+# they refuse numbers that would only hang the app (a stage of 10^18 blocks). The form's
+# spin boxes stop at the same values.
+LIMITS = {"layers": 1000, "widths": 16384, "groups": 4096, "width_per_group": 8192,
+          "in_channels": 1024, "num_classes": 1_000_000}
 
 
 class SpecError(FieldError):
@@ -95,14 +100,14 @@ class ArchSpec(JsonDataclass):
             add("widths", f"needs one width per stage ({len(self.layers)}), got {len(self.widths)}")
         if any(w < 1 for w in self.widths):
             add("widths", "widths must be positive")
-        if self.groups < 1:
-            add("groups", "must be at least 1")
-        if self.width_per_group < 1:
-            add("width_per_group", "must be at least 1")
-        if self.in_channels < 1:
-            add("in_channels", "must be at least 1")
-        if self.num_classes < 1:
-            add("num_classes", "must be at least 1")
+        for name in ("groups", "width_per_group", "in_channels", "num_classes"):
+            if getattr(self, name) < 1:
+                add(name, "must be at least 1")
+        for name, most in LIMITS.items():
+            value = getattr(self, name)
+            each = isinstance(value, tuple)
+            if max(value if each else (value,), default=0) > most:
+                add(name, f"{'each ' if each else ''}must be at most {most:,}")
         if self.block == "basic" and (self.groups != 1 or self.width_per_group != 64):
             add("groups", "grouped / wide convolutions need the bottleneck block "
                 "(basic blocks take groups=1, width per group=64)")
@@ -122,10 +127,6 @@ class ArchSpec(JsonDataclass):
         from resnet_studio.core.common.files import write_text_atomic
 
         write_text_atomic(Path(path), self.to_json() + "\n")
-
-    @classmethod
-    def load(cls, path: str | Path) -> ArchSpec:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
 def plain_name(name: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import SafetensorError
 
 from resnet_studio.core.models import build_model
 from resnet_studio.core.training import checkpoint as C
@@ -109,6 +110,56 @@ def test_full_disk_while_checkpointing_keeps_the_previous_one(tmp_path, monkeypa
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["checkpoint.json", "model-00000010.safetensors",
                      "optim-00000010.safetensors"]  # no temp files, no half step-20 files
+
+
+@pytest.mark.parametrize("failing_call, failure", [
+    (1, SafetensorError("Error while serializing: I/O error: No space left on device (os error "
+                        "28) at path \"/r/.tmp0\"")),
+    (2, OSError(errno.ENOSPC, "No space left on device")),
+])
+def test_a_full_disk_leaves_the_previous_checkpoint_byte_for_byte(tmp_path, monkeypatch,
+                                                                  failing_call, failure):
+    cfg, model, opt = _trained()
+    _save(tmp_path, 10, cfg, model, opt)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real_save = C.save_file
+    calls = []
+
+    def save_file(tensors, filename, metadata=None):
+        calls.append(filename)
+        if len(calls) == failing_call:
+            Path(filename).write_bytes(b"partial")
+            raise failure
+        return real_save(tensors, filename, metadata=metadata)
+
+    monkeypatch.setattr(C, "save_file", save_file)
+    with pytest.raises(C.CheckpointError) as e:
+        _save(tmp_path, 20, cfg, model, opt)
+    assert isinstance(e.value, OSError) and e.value.errno == errno.ENOSPC
+    assert str(e.value) == (f"could not write the checkpoint in {tmp_path} (disk full: No space "
+                            "left on device); the previous checkpoint at step 10 is intact")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temp file either
+
+
+def test_an_edited_sidecar_names_every_wrong_field(tmp_path):
+    cfg, model, opt = _trained()
+    path = _save(tmp_path, 10, cfg, model, opt)
+    doc = json.loads(path.read_text())
+    doc.update(step="10", saved=None, run_id=7, colour="red")
+    doc["spec"]["layers"] = [1, True, 1]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(C.CheckpointError) as e:
+        C.read_checkpoint_meta(tmp_path)
+    assert str(e.value) == (
+        f"checkpoint {path} is damaged or was edited: unknown field 'colour'; the known fields "
+        "are format, version, run_id, step, saved, weights, optimizer_file, spec, config, "
+        "dataset, optimizer, scheduler, trainer, metrics; field 'run_id': expected a string, got "
+        "the number 7; field 'step': expected a whole number, got the string \"10\"; field "
+        "'saved': expected a finite number, got null; and 1 more")
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "version": 2}))
+    with pytest.raises(C.CheckpointError, match="written by a newer ResNet Studio"):
+        C.load_checkpoint(tmp_path)
 
 
 def test_full_disk_during_training_fails_cleanly(tmp_path, monkeypatch):

@@ -18,8 +18,12 @@ sidecar pointing at the complete step-1000 files. Nothing here unpickles anythin
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import json
 import os
+import re
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,19 +31,27 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from resnet_studio.core.common import schema
 from resnet_studio.core.common.files import write_text_atomic
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.core.training.sidecar import sidecar_problems
 
 CHECKPOINT_FORMAT = "resnet-studio/checkpoint"
 CHECKPOINT_VERSION = 1
 SIDECAR = "checkpoint.json"
+MAX_SIDECAR_BYTES = 256 << 20  # metrics of a long run at every step stay far below
 
 
 class CheckpointError(OSError):
-    """A checkpoint could not be written or read; the previous one, if any, is intact."""
+    """A checkpoint could not be written or read; the previous one, if any, is intact.
+    str() is the sentence alone (no "[Errno 28]")."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
 
 
 @dataclass
@@ -72,13 +84,30 @@ def _write_safetensors(path: Path, tensors: dict[str, torch.Tensor],
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        try:
+            save_file(tensors, tmp, metadata=metadata)
+        except SafetensorError as e:  # its own type, not OSError, even for a full disk
+            raise _os_error(e) from e
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _os_error(e: Exception) -> OSError:
+    """safetensors' "I/O error: No space left on device (os error 28) at path ..." as an
+    OSError with that errno and reason."""
+    m = re.search(r"(?:I/O error: )?([^:]*?) \(os error (\d+)\)", str(e))
+    if m:
+        return OSError(int(m.group(2)), m.group(1).strip())
+    return OSError(errno.EIO, str(e).splitlines()[0] if str(e) else type(e).__name__)
+
+
+def _reason(e: OSError) -> str:
+    text = e.strerror or str(e)
+    return f"disk full: {text}" if e.errno in (errno.ENOSPC, errno.EDQUOT) else text
 
 
 def _cpu_tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -100,13 +129,19 @@ def split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor
     return tensors, {"param_groups": groups, "scalars": scalars}
 
 
+_STATE_KEY = re.compile(r"state\.(\d+)\.(\w+)")
+
+
 def join_optimizer_state(tensors: dict[str, torch.Tensor], meta: dict) -> dict[str, Any]:
+    """The inverse of split_optimizer_state; ValueError for a tensor name it never writes."""
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         if not key.startswith("state."):
             continue
-        _, idx, name = key.split(".", 2)
-        state.setdefault(int(idx), {})[name] = value
+        m = _STATE_KEY.fullmatch(key)
+        if m is None:
+            raise ValueError(f"optimizer tensor '{key}' is not 'state.<index>.<name>'")
+        state.setdefault(int(m.group(1)), {})[m.group(2)] = value
     for idx, entry in meta.get("scalars", {}).items():
         state.setdefault(int(idx), {}).update(entry)
     groups = []
@@ -145,14 +180,18 @@ def save_checkpoint(run_dir: str | Path, *, step: int, run_id: str, spec: ArchSp
                     keep: int = 1) -> Path:
     """Write a checkpoint into `run_dir`; returns the sidecar path.
 
-    On any failure (OSError: disk full, permission) the files of this attempt are removed and
-    a CheckpointError is raised; the previous checkpoint stays complete and loadable.
+    On any failure (disk full, permission; safetensors' own error included) the files of this
+    attempt are removed and a CheckpointError is raised; the previous checkpoint stays complete
+    and loadable.
     """
     run_dir = Path(run_dir)
     weights = f"model-{step:08d}.safetensors"
     optim = f"optim-{step:08d}.safetensors"
     sidecar = run_dir / SIDECAR
-    previous = _read_sidecar(sidecar) if sidecar.is_file() else None
+    try:
+        previous = _read_sidecar(sidecar) if sidecar.is_file() else None
+    except CheckpointError:
+        previous = None  # unreadable: nothing worth keeping, nothing to promise
     referenced = set()
     if previous:
         referenced = {previous.get("weights"), previous.get("optimizer_file")}
@@ -183,9 +222,10 @@ def save_checkpoint(run_dir: str | Path, *, step: int, run_id: str, spec: ArchSp
         for p in written:
             if p.name not in referenced:
                 p.unlink(missing_ok=True)
-        kept = f"; the checkpoint of step {previous['step']} is intact" if previous else ""
+        kept = f"; the previous checkpoint at step {previous['step']} is intact" if previous \
+            else ""
         raise CheckpointError(e.errno, f"could not write the checkpoint in {run_dir} "
-                              f"({e.strerror or e}){kept}") from e
+                              f"({_reason(e)}){kept}") from e
     _prune(run_dir, keep_names={weights, optim})
     return sidecar
 
@@ -201,9 +241,11 @@ def _json_default(value):
 
 
 def _prune(run_dir: Path, keep_names: set[str]) -> None:
+    """Older steps' files; best effort (the new checkpoint is committed already)."""
     for p in list(run_dir.glob("model-*.safetensors")) + list(run_dir.glob("optim-*.safetensors")):
         if p.name not in keep_names:
-            p.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                p.unlink(missing_ok=True)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -215,21 +257,38 @@ def find_checkpoint(path: str | Path) -> Path:
         p = p / SIDECAR
     elif p.suffix == ".safetensors":
         p = p.parent / SIDECAR
-    if not p.is_file():
-        raise CheckpointError(2, f"no checkpoint at {path} (expected a run folder or its "
-                              f"{SIDECAR})")
+    try:
+        mode = os.stat(p).st_mode
+    except OSError:
+        raise CheckpointError(errno.ENOENT, f"no checkpoint at {path} (expected a run folder "
+                              f"or its {SIDECAR})") from None
+    if not stat.S_ISREG(mode):
+        raise CheckpointError(errno.EINVAL, schema.not_regular(p, mode, "checkpoint").strerror)
     return p
 
 
 def _read_sidecar(path: Path) -> dict[str, Any]:
+    """The sidecar, checked field by field (`sidecar.SIDECAR`); CheckpointError naming every
+    problem otherwise."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(5, f"cannot read checkpoint {path}: {e}") from None
+        doc = schema.parse_json(schema.read_text_file(path, "checkpoint", MAX_SIDECAR_BYTES))
+    except (OSError, ValueError) as e:
+        raise CheckpointError(errno.EIO, f"cannot read checkpoint {path}: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(22, f"{path} is not a ResNet Studio checkpoint")
-    if doc.get("version", 0) > CHECKPOINT_VERSION:
-        raise CheckpointError(22, f"{path} was written by a newer ResNet Studio")
+        raise CheckpointError(errno.EINVAL, f"{path} is not a ResNet Studio checkpoint")
+    version = doc.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise CheckpointError(errno.EINVAL, f"{path} has no valid version number "
+                              f"(got {schema.describe(version)})")
+    if version > CHECKPOINT_VERSION:
+        raise CheckpointError(errno.EINVAL, f"{path} was written by a newer ResNet Studio")
+    problems = sidecar_problems(doc)
+    if problems:
+        shown = "; ".join(f"field '{where}': {what}" if where else what
+                          for where, what in problems[:4])
+        more = f"; and {len(problems) - 4} more" if len(problems) > 4 else ""
+        raise CheckpointError(errno.EINVAL, f"checkpoint {path} is damaged or was edited: "
+                              f"{shown}{more}")
     return doc
 
 
@@ -238,22 +297,35 @@ def read_checkpoint_meta(path: str | Path) -> dict[str, Any]:
     return _read_sidecar(find_checkpoint(path))
 
 
+def _load_tensors(sidecar: Path, name: str, device: str) -> dict[str, torch.Tensor]:
+    """A safetensors file the sidecar names; a FIFO or a device there is refused unopened."""
+    try:
+        path = schema.check_regular_file(sidecar.parent / name, "checkpoint tensor")
+        return load_file(path, device=device)
+    except OSError as e:
+        raise CheckpointError(errno.EIO, f"checkpoint {sidecar} is incomplete: {e}") from None
+    except Exception as e:  # safetensors raises its own error type for damaged files
+        raise CheckpointError(errno.EIO, f"checkpoint {sidecar} is damaged: {name}: "
+                              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}"
+                              ) from None
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """The whole checkpoint; its sidecar is checked field by field first (CheckpointError).
+    Whether its tensors fit a model: `resume.check_checkpoint_fits`."""
     sidecar = find_checkpoint(path)
     doc = _read_sidecar(sidecar)
     device = str(map_location)
-    try:
-        model_state = load_file(sidecar.parent / doc["weights"], device=device)
-        extra = load_file(sidecar.parent / doc["optimizer_file"], device="cpu") \
-            if doc.get("optimizer_file") else {}
-    except (OSError, KeyError) as e:
-        raise CheckpointError(5, f"checkpoint {sidecar} is incomplete: {e}") from None
-    except Exception as e:  # safetensors raises its own error type for damaged files
-        raise CheckpointError(5, f"checkpoint {sidecar} is damaged: {e}") from None
+    model_state = _load_tensors(sidecar, doc["weights"], device)
+    extra = _load_tensors(sidecar, doc["optimizer_file"], "cpu") \
+        if doc.get("optimizer_file") else {}
     opt_state = None
     if doc.get("optimizer"):
         opt_tensors = {k: v.to(device) for k, v in extra.items() if k.startswith("state.")}
-        opt_state = join_optimizer_state(opt_tensors, doc["optimizer"])
+        try:
+            opt_state = join_optimizer_state(opt_tensors, doc["optimizer"])
+        except ValueError as e:
+            raise CheckpointError(errno.EINVAL, f"checkpoint {sidecar} is damaged: {e}") from None
     return Checkpoint(
         path=sidecar, step=int(doc["step"]), run_id=doc.get("run_id", ""),
         spec=ArchSpec.from_dict(doc["spec"]), config=TrainConfig.from_dict(doc["config"]),
@@ -270,7 +342,7 @@ def load_weights(path: str | Path, device: str = "cpu") -> dict[str, torch.Tenso
     if p.suffix == ".safetensors" and p.is_file():
         return load_file(p, device=device)
     sidecar = find_checkpoint(p)
-    return load_file(sidecar.parent / _read_sidecar(sidecar)["weights"], device=device)
+    return _load_tensors(sidecar, _read_sidecar(sidecar)["weights"], device)
 
 
 __all__ = ["CHECKPOINT_FORMAT", "SIDECAR", "Checkpoint", "CheckpointError", "find_checkpoint",

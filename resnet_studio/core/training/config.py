@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -10,6 +11,12 @@ from resnet_studio.core.common.dataclass_json import FieldError, JsonDataclass, 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("multistep", "cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Ceilings far above any real run; they refuse numbers that would only overflow or hang (the
+# seed feeds numpy's SeedSequence and torch.manual_seed: 0 <= seed < 2**63).
+LIMITS = {"steps": 10**9, "batch_size": 65_536, "warmup_steps": 10**9, "seed": 2**63 - 1,
+          "threads": 4096, "eval_every": 10**9, "checkpoint_every": 10**9, "log_every": 10**9,
+          "image_size": 4096}
+FLOATS = ("lr", "momentum", "weight_decay", "gamma", "min_lr", "val_fraction")
 
 
 class ConfigError(FieldError):
@@ -60,6 +67,16 @@ class TrainConfig(JsonDataclass):
     def errors(self) -> list[ConfigError]:
         errs: list[ConfigError] = []
         add = lambda f, m: errs.append(ConfigError(f, m))
+        for name in FLOATS:  # a flag such as --lr inf reaches here without a JSON check
+            if not math.isfinite(getattr(self, name)):
+                add(name, "must be a finite number")
+        if not all(math.isfinite(m) for m in self.milestones):
+            add("milestones", "must be finite numbers")
+        for name, most in LIMITS.items():
+            if getattr(self, name) > most:
+                add(name, f"must be at most {most:,}")
+        if self.seed < 0:
+            add("seed", "must not be negative")
         if self.steps < 1:
             add("steps", "must be at least 1")
         if self.batch_size < 1:

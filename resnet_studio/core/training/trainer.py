@@ -37,7 +37,6 @@ from resnet_studio.core.training.checkpoint import (
     find_checkpoint,
     load_checkpoint,
     read_checkpoint_meta,
-    restore_rng,
     save_checkpoint,
 )
 from resnet_studio.core.training.config import TrainConfig
@@ -220,10 +219,9 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self._amp_dtype)
 
     def _restore(self, ckpt) -> None:
-        self.model.load_state_dict(ckpt.model_state, strict=True)
-        if ckpt.optimizer_state is not None:
-            self.optimizer.load_state_dict(ckpt.optimizer_state)
-        restore_rng(ckpt.rng)
+        from resnet_studio.core.training.resume import restore_state
+
+        restore_state(ckpt, self.model, self.optimizer)  # each tensor checked first
         st = ckpt.trainer_state
         self.step = ckpt.step
         self.history = {k: [(int(s), v) for s, v in pts] for k, pts in ckpt.metrics.items()}

@@ -5,24 +5,26 @@ the dataset: class names, normalisation). A run folder, its ``checkpoint.json``,
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
+from resnet_studio.core.common import schema
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.preprocess import preprocess_for_dataset
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.weights import source
 from resnet_studio.core.weights.state_dict import compare_state
 
+SIDE_JSON_BYTES = 64 << 20  # X.json beside X.safetensors: a spec and maybe many class names
+
 
 def _sibling_json(p: Path) -> Path | None:
     j = p.with_suffix(".json")
     if p.suffix == ".safetensors" and j.is_file():
         try:
-            doc = json.loads(j.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            doc = schema.parse_json(schema.read_text_file(j, "checkpoint", SIDE_JSON_BYTES))
+        except (OSError, ValueError):
             return None
         if isinstance(doc, dict) and isinstance(doc.get("spec"), dict):
             return j
@@ -52,14 +54,14 @@ def _read_app_checkpoint(p: Path) -> tuple[ArchSpec, dict[str, torch.Tensor], di
     try:
         sibling = _sibling_json(p)
         if sibling is not None:
-            doc = json.loads(sibling.read_text(encoding="utf-8"))
+            doc = schema.parse_json(schema.read_text_file(sibling, "checkpoint", SIDE_JSON_BYTES))
             weights_file = p
         else:
             doc = ckpt.read_checkpoint_meta(p)
             sidecar = ckpt.find_checkpoint(p)
             weights_file = p if p.suffix == ".safetensors" else sidecar.parent / doc["weights"]
         spec = ArchSpec.from_dict(doc["spec"])
-        state = load_file(weights_file, device="cpu")
+        state = load_file(schema.check_regular_file(weights_file, "weights"), device="cpu")
     except (OSError, KeyError, ValueError) as e:
         raise source.WeightsError(f"cannot read checkpoint {p}: {e}") from None
     except Exception as e:  # noqa: BLE001 - safetensors raises its own type for damaged files
