@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from resnet_studio.commands._common import stop_on_ctrl_c
+from resnet_studio.commands._common import stop_on_ctrl_c, stopped_exit_code
 from resnet_studio.core.common.formatting import duration
 
 
@@ -190,7 +190,7 @@ def run(args) -> int:
 
     training = TrainingRun.build(build_request(args), [make_progress(sys.stderr, args.quiet)])
     with stop_on_ctrl_c(training.stop, "stopping after this step and writing a checkpoint") \
-            as presses:
+            as signals:
         result = training.run()
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -199,6 +199,6 @@ def run(args) -> int:
     if result.status in ("diverged", "failed"):
         print(f"resnet-studio train: {result.message}", file=sys.stderr)
         return 1
-    if result.status == "stopped" and presses:
-        return 130
+    if result.status == "stopped" and signals:
+        return stopped_exit_code(signals)
     return 0
