@@ -12,7 +12,7 @@ import importlib
 import sys
 
 from resnet_studio import __version__
-from resnet_studio.app.errors import EXPECTED, describe_error
+from resnet_studio.app.errors import describe_error, describe_failure, is_expected
 
 COMMANDS = ("models", "summary", "train", "runs", "sweep", "classify", "features",
             "gradients", "lesion", "attribute")
@@ -46,21 +46,34 @@ def _run_gui(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code: 0 done, 1 a bug (its traceback in a crash log)
+    or a failed run, 2 a user error, 128 + the signal number when stopped by Ctrl+C or
+    SIGTERM. No failure prints a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv) or ["gui"]
     # The window's path reads no other command's flags: it starts before anything else loads.
     parser = build_parser(() if argv[0] == "gui" else COMMANDS)
     args = parser.parse_args(argv)
-    if args.command == "gui":
-        return _run_gui(args)
-    module = importlib.import_module(f"resnet_studio.commands.{args.command}")
     try:
+        if args.command == "gui":
+            return _run_gui(args)
+        module = importlib.import_module(f"resnet_studio.commands.{args.command}")
         return int(module.run(args) or 0)
     except BrokenPipeError:  # `resnet-studio models | head`
         return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except EXPECTED as e:
-        # Expected user errors (unknown model, bad spec, unreadable file): one clear line.
-        print(f"resnet-studio {args.command}: error: {describe_error(e)}", file=sys.stderr)
-        return 2
+    except Exception as e:  # noqa: BLE001 - the boundary: a sentence, never a traceback
+        if is_expected(e):
+            # Expected failures (unknown model, bad spec, unreadable file): one clear line.
+            print(f"resnet-studio {args.command}: error: {_one_line(describe_error(e))}",
+                  file=sys.stderr)
+            return 2
+        print(f"resnet-studio {args.command}: {_one_line(describe_failure(e))}",
+              file=sys.stderr)
+        return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+

@@ -66,6 +66,22 @@ class MethodParams:
     layer: str | None = None  # Grad-CAM layer; None: the last residual block
     seed: int | None = None  # the random parts (default 0)
 
+    def check(self) -> None:
+        """ValueError naming the first parameter out of its range (and its command-line flag),
+        before any model is loaded."""
+        at_least_one = (("steps", "integration steps", "--steps"),
+                        ("window", "occlusion window", "--window"),
+                        ("stride", "occlusion stride", "--stride"),
+                        ("batch_size", "internal batch size", "--batch-size"),
+                        ("samples", "samples", "--samples"))
+        for name, what, flag in at_least_one:
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{what} ({flag}) must be 1 or more, not {value}")
+        if self.stdevs is not None and not self.stdevs >= 0:
+            raise ValueError(f"noise standard deviation (--stdevs) must be 0 or more, "
+                             f"not {self.stdevs}")
+
     def for_method(self, method: str, noise_tunnel: str | None = None) -> dict[str, Any]:
         named = {"steps": self.steps, "baseline": self.baseline, "window": self.window,
                  "stride": self.stride, "layer": self.layer, "seed": self.seed,
@@ -175,6 +191,7 @@ def compute_attributions(request: AttributionRequest, *, models: ModelSourceCach
     """Every (model, method) map of the request, the model's row first (see the module doc)."""
     from resnet_studio.core.images import load_image
 
+    request.params.check()
     progress = Progress.of(progress)
     _quiet_captum()
     loaded = load_image(request.image)
@@ -218,6 +235,7 @@ def sanity_check(request: AttributionRequest, *, models: ModelSourceCache,
     model (not the comparison)."""
     from resnet_studio.core.images import load_image
 
+    request.params.check()
     progress = Progress.of(progress)
     _quiet_captum()
     loaded = load_image(request.image)

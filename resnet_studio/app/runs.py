@@ -131,4 +131,14 @@ def runs_table(rows: list[RunRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["RESUMABLE", "RunHistory", "RunRow", "runs_table"]
+def remove_interrupted_writes() -> list[Path]:
+    """Delete the temp files that writers killed mid-write left in the data folder and the run
+    folders (a checkpoint's, the speed cache's); returns them. Called before training starts
+    (`TrainingRun.build`, `resnet-studio sweep`): a live writer's temp file is kept."""
+    from resnet_studio.core.common.files import remove_stale_temp_files
+    from resnet_studio.core.common.paths import data_dir, runs_dir
+
+    return [*remove_stale_temp_files(data_dir()), *remove_stale_temp_files(runs_dir())]
+
+
+__all__ = ["RESUMABLE", "RunHistory", "RunRow", "remove_interrupted_writes", "runs_table"]

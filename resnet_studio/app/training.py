@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from resnet_studio.app.runs import remove_interrupted_writes
 from resnet_studio.core.common.formatting import duration
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.callbacks import Callback, EvalResult, TrainLog, TrainResult
@@ -70,6 +71,7 @@ class TrainingRun:
 
         if request.resume_from is None and (request.spec is None or request.config is None):
             raise ValueError("a new run needs a model and a training config")
+        remove_interrupted_writes()
         store = RunStore(request.store_path, check_interrupted=False) if request.record else None
         try:
             # the recorder first: the run's row exists when the other callbacks hear of it

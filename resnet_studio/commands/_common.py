@@ -26,6 +26,11 @@ def add_weights_args(p, *, model_required: bool = False) -> None:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
 
 
+def output_name(path) -> str:
+    """How "wrote ..." names an output path: "-" is standard output."""
+    return "standard output" if str(path) == "-" else str(path)
+
+
 def progress_printer(stream=None):
     """A progress(done, total, message) callback that redraws one line on a terminal."""
     stream = sys.stderr if stream is None else stream
@@ -86,20 +91,31 @@ def progress_for_cli(quiet: bool = False, stream=None, every_s: float = 2.0):
 
 @contextlib.contextmanager
 def stop_on_ctrl_c(stop, message: str):
-    """While the block runs, the first Ctrl+C calls `stop()` (the work ends at its next step,
-    writing what it must) and says `message`; a second one aborts. Yields a list that holds one
-    item per Ctrl+C, so the command can exit with 130 when it was interrupted."""
-    presses: list[int] = []
+    """While the block runs, the first Ctrl+C (SIGINT) or SIGTERM (`kill`, a scheduler, a
+    container stopping) calls `stop()` (the work ends at its next step, writing what it must:
+    a training run its checkpoint, marked "stopped") and says `message`; a second one aborts
+    (KeyboardInterrupt, exit code 130). Yields a list of the signals received, so the command
+    exits with `stopped_exit_code(signals)`: 130 after Ctrl+C, 143 after SIGTERM, as a shell
+    reports a process those signals ended."""
+    received: list[int] = []
 
-    def on_sigint(signum, frame):
-        presses.append(signum)
-        if len(presses) > 1:
+    def on_signal(signum, frame):
+        received.append(signum)
+        if len(received) > 1:
             raise KeyboardInterrupt
-        print(f"\n{message} (Ctrl+C again to abort)", file=sys.stderr)
+        again = "Ctrl+C" if signum == signal.SIGINT else "send SIGTERM"
+        print(f"\n{message} ({again} again to abort)", file=sys.stderr)
         stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    handled = [signal.SIGINT, signal.SIGTERM]
+    previous = [signal.signal(s, on_signal) for s in handled]
     try:
-        yield presses
+        yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in zip(handled, previous):
+            signal.signal(s, handler)
+
+
+def stopped_exit_code(signals: list[int]) -> int:
+    """128 + the first signal's number: 130 for Ctrl+C, 143 for SIGTERM."""
+    return 128 + int(signals[0])

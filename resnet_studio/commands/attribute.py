@@ -8,11 +8,18 @@ check (Adebayo et al. 2018) and prints the rank correlation after each step. The
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
 
-from resnet_studio.commands._common import add_weights_args, progress_for_cli, stop_on_ctrl_c
+from resnet_studio.commands._common import (
+    add_weights_args,
+    output_name,
+    progress_for_cli,
+    stop_on_ctrl_c,
+    stopped_exit_code,
+)
 from resnet_studio.core.analysis.attribution_names import (
     BASELINES,
     COLORMAPS,
@@ -46,7 +53,8 @@ def add_parser(sub) -> None:
     p.add_argument("--stride", type=int, help="occlusion stride (default 4)")
     p.add_argument("--layer", help="Grad-CAM layer (a block or conv; default the last block)")
     p.add_argument("--seed", type=int, help="seed for the random parts (default 0)")
-    p.add_argument("--out", "-o", help="PNG to write (default <image>_<method>.png)")
+    p.add_argument("--out", "-o", help="PNG to write (default <image>_<method>.png; - : to "
+                                       "standard output)")
     p.add_argument("--npy", help="also save the raw C x H x W attribution array here")
     p.add_argument("--signed", action="store_true",
                    help="show signed values (blue negative, red positive) instead of |values|")
@@ -67,6 +75,11 @@ def request_from_args(args):
     if args.model is None and args.weights is None:
         raise ValueError("name a model with --model (e.g. --model resnet18), or pass a "
                          "checkpoint with --weights")
+    to_stdout = [flag for flag, value in (("--out", args.out), ("--npy", args.npy))
+                 if value == "-"] + (["--json"] if args.json else [])
+    if len(to_stdout) > 1:
+        raise ValueError(f"{' and '.join(to_stdout)} would all print to standard output; "
+                         "choose one")
     if args.noise_tunnel and args.method not in NOISE_TUNNEL_METHODS:
         raise ValueError(f"--noise-tunnel cannot wrap {args.method}")
     params = MethodParams(steps=args.steps, baseline=args.baseline, batch_size=args.batch_size,
@@ -87,13 +100,13 @@ def run(args) -> int:
 
     request = request_from_args(args)
     progress = progress_for_cli()
-    with stop_on_ctrl_c(progress.cancel, "Stopping after this batch…"):
+    with stop_on_ctrl_c(progress.cancel, "Stopping after this batch…") as signals:
         try:
             result = compute_attributions(request, models=ModelSourceCache(size=1),
                                           progress=progress)
         except Cancelled:
             print("cancelled", file=sys.stderr)
-            return 130
+            return stopped_exit_code(signals) if signals else 130
     cell, sanity = result.cells[0], result.sanity
     display = Display(signed=bool(args.signed),
                       colormap=args.colormap or default_colormap(bool(args.signed)),
@@ -110,14 +123,17 @@ def run(args) -> int:
             doc["sanity"] = sanity.to_dict()
         print(json.dumps(doc, indent=1))
         return 0
-    print(f"{cell.model_name} — {cell.weights_label}")
-    print(f"{r.label} for class {r.target} ({cell.target_label}) in {r.seconds:.2f} s"
-          + (f"; convergence delta {r.delta:.3g}" if r.delta is not None else ""))
+    # with --out - or --npy -, stdout holds the file: the report goes to stderr
+    stream = sys.stderr if "-" in (args.out, args.npy) else sys.stdout
+    say = functools.partial(print, file=stream)
+    say(f"{cell.model_name} — {cell.weights_label}")
+    say(f"{r.label} for class {r.target} ({cell.target_label}) in {r.seconds:.2f} s"
+        + (f"; convergence delta {r.delta:.3g}" if r.delta is not None else ""))
     if sanity is not None:
-        print("sanity check (cascading randomisation, Spearman of |map|):")
+        say("sanity check (cascading randomisation, Spearman of |map|):")
         for s in sanity.steps:
-            print(f"  randomised down to {s.randomized:<10} {s.spearman_abs:+.3f}")
-        print("  FLAGGED: the maps barely depend on the weights" if sanity.flagged
-              else "  passed: the maps change when the weights are randomised")
-    print(f"wrote {out}" + (f" and {args.npy}" if args.npy else ""))
+            say(f"  randomised down to {s.randomized:<10} {s.spearman_abs:+.3f}")
+        say("  FLAGGED: the maps barely depend on the weights" if sanity.flagged
+            else "  passed: the maps change when the weights are randomised")
+    say(f"wrote {output_name(out)}" + (f" and {output_name(args.npy)}" if args.npy else ""))
     return 0

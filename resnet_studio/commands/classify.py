@@ -21,7 +21,8 @@ def add_parser(sub) -> None:
     p.add_argument("--topk", "-k", type=int, default=5, help="classes per image (default 5)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    p.add_argument("--csv", metavar="FILE", help="also write image,rank,class,label,probability")
+    p.add_argument("--csv", metavar="FILE", help="also write image,rank,class,label,probability "
+                                                 "(- : print only the CSV)")
 
 
 def run(args) -> int:
@@ -32,9 +33,11 @@ def run(args) -> int:
     if args.model is None and args.weights is None:
         raise ValueError("name a model with --model (e.g. --model resnet18), or pass a "
                          "checkpoint with --weights")
+    if args.csv == "-" and args.json:
+        raise ValueError("--csv - and --json both print to standard output; choose one")
     result = classify_files(args.images, lambda: load_source(args), topk=args.topk,
                             batch_size=args.batch_size, device=resolve_device(args.device),
-                            progress=progress_for_cli(quiet=args.json))
+                            progress=progress_for_cli(quiet=args.json or args.csv == "-"))
     for f in result.failures:
         print(f"resnet-studio classify: skipped {f.path}: {f.reason}", file=sys.stderr)
     if not result.predictions:
@@ -42,6 +45,8 @@ def run(args) -> int:
         return 2
     if args.csv:
         write_predictions_csv(args.csv, result.predictions)
+        if args.csv == "-":
+            return 0
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
         return 0

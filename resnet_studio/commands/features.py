@@ -4,9 +4,10 @@ as one colour-mapped mosaic PNG (all channels tiled); `--list` prints the layer 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
-from resnet_studio.commands._common import add_weights_args, load_source
+from resnet_studio.commands._common import add_weights_args, load_source, output_name
 from resnet_studio.core.common.device import resolve_device
 
 
@@ -18,7 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--layer", "-l", help="layer name (see --list), e.g. layer1.0.conv1, "
                                          "layer2.0, layer1.0.relu:2")
     p.add_argument("--list", action="store_true", help="print the layer names and shapes")
-    p.add_argument("--out", "-o", help="PNG to write (default: <image>_<layer>.png)")
+    p.add_argument("--out", "-o", help="PNG to write (default: <image>_<layer>.png; "
+                                       "- : to standard output)")
     p.add_argument("--sort", default="mean", choices=["mean", "std", "max", "none"],
                    help="tile order: by descending per-channel statistic (default mean)")
     p.add_argument("--normalise", default="per-channel", choices=["per-channel", "global"])
@@ -38,6 +40,8 @@ def run(args) -> int:
     if args.model is None and args.weights is None:
         raise ValueError("name a model with --model (e.g. --model resnet18), or pass a "
                          "checkpoint with --weights")
+    if args.out == "-" and args.json:
+        raise ValueError("--out - and --json both print to standard output; choose one")
     loaded = load_image(args.image, max_side=DECODE_MAX_SIDE)
     source = load_source(args, random_if_no_default=True)
     source.model.to(resolve_device(args.device))
@@ -61,8 +65,8 @@ def run(args) -> int:
             "mosaic_size": [width, height], "sort": options.sort_by,
             "order": mosaic.order.tolist(), "mean": float(fm.mean.mean()),
             "max": float(fm.max.max()), "notes": list(loaded.notes)}, indent=1))
-    else:
-        print(f"wrote {out}: {fm.layer} of {source.spec.name} ({source.label}), {fm.channels} "
-              f"maps of {fm.size[0]}×{fm.size[1]}, sorted by {options.sort_by or 'channel'}; "
-              f"{width}×{height} px")
+    else:  # with --out -, stdout holds the PNG: the line goes to stderr
+        print(f"wrote {output_name(out)}: {fm.layer} of {source.spec.name} ({source.label}), "
+              f"{fm.channels} maps of {fm.size[0]}×{fm.size[1]}, sorted by {options.sort_by or 'channel'}; "
+              f"{width}×{height} px", file=sys.stderr if args.out == "-" else sys.stdout)
     return 0

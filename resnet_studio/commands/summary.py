@@ -11,17 +11,22 @@ def add_parser(sub) -> None:
     p.add_argument("--input", help="input size C,H,W (default: the model's own, e.g. 3,224,224)")
     p.add_argument("--plain", action="store_true", help="the plain twin (shortcuts removed)")
     p.add_argument("--json", action="store_true", help="print the whole summary as JSON")
-    p.add_argument("--csv", metavar="FILE", help="also write the layer table as CSV")
+    p.add_argument("--csv", metavar="FILE",
+                   help="also write the layer table as CSV (- : print only the CSV)")
 
 
 def run(args) -> int:
     from resnet_studio.app.models import load_spec
     from resnet_studio.app.summary import inspect_model, row_label, summary_json, write_layers_csv
 
+    if args.csv == "-" and args.json:
+        raise ValueError("--csv - and --json both print to standard output; choose one")
     summary = inspect_model(load_spec(args.model, args.plain), args.input)
     spec = summary.spec
     if args.csv:
         write_layers_csv(summary, Path(args.csv))
+        if args.csv == "-":
+            return 0
     if args.json:
         print(summary_json(summary))
         return 0

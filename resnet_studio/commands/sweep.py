@@ -42,7 +42,8 @@ def add_parser(sub) -> None:
                    "(an id, a unique prefix or 'last')")
     p.add_argument("--list", action="store_true", help="list the stored experiments")
     p.add_argument("--show", metavar="ID", help="print a stored experiment's results")
-    p.add_argument("--csv", metavar="FILE", help="also write the results table as CSV")
+    p.add_argument("--csv", metavar="FILE", help="also write the results table as CSV (- : "
+                                                 "print only the CSV)")
     p.add_argument("--offline", action="store_true", help="never download datasets")
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -132,11 +133,14 @@ def make_listener(stream, quiet: bool, total: int):
 
 def run(args) -> int:
     from resnet_studio.app.experiments import describe_experiment, experiments_json
-    from resnet_studio.commands._common import stop_on_ctrl_c
+    from resnet_studio.app.runs import remove_interrupted_writes
+    from resnet_studio.commands._common import stop_on_ctrl_c, stopped_exit_code
     from resnet_studio.core.experiments import ExperimentRunner, ExperimentStore
 
     if args.threads is not None and args.threads < 1:
         raise ValueError("--threads must be at least 1")
+    if args.csv == "-" and args.json:
+        raise ValueError("--csv - and --json both print to standard output; choose one")
     with ExperimentStore() as store:
         if args.list:
             exps = store.list()
@@ -159,6 +163,7 @@ def run(args) -> int:
                                  "drop the grid and schedule flags")
         else:
             exp = plan_from_args(args).create(store)
+        remove_interrupted_writes()
         print(f"experiment {exp.id}: {len(exp.missing())} run(s) to do", file=sys.stderr)
         runner = ExperimentRunner(store, exp.id, concurrency=args.concurrency,
                                   listener=make_listener(sys.stderr, args.quiet,
@@ -166,14 +171,14 @@ def run(args) -> int:
                                   download=not args.offline)
         with stop_on_ctrl_c(runner.stop, "stopping: the running run writes a checkpoint; "
                             f"`resnet-studio sweep --resume {exp.id}` finishes the rest") \
-                as presses:
+                as signals:
             final = runner.run()
         _emit(store.results(final), args)
-        if not args.json:
+        if not args.json and args.csv != "-":
             print(f"experiment {final.id} ({final.status}) - open it in the Depth Lab, or "
                   f"`resnet-studio sweep --show {final.id}`")
-        if presses:
-            return 130
+        if signals:
+            return stopped_exit_code(signals)
         return 0 if final.status == "finished" else 1
 
 
@@ -182,5 +187,7 @@ def _emit(results, args) -> None:
 
     if args.csv:
         write_results_csv(results, args.csv)
+        if args.csv == "-":
+            return
         print(f"wrote {args.csv}", file=sys.stderr)
     print(results_json(results) if args.json else results_text(results))

@@ -8,7 +8,7 @@ import json
 import sys
 import time
 
-from resnet_studio.commands._common import stop_on_ctrl_c
+from resnet_studio.commands._common import stop_on_ctrl_c, stopped_exit_code
 from resnet_studio.core.common.formatting import duration
 
 
@@ -189,7 +189,7 @@ def run(args) -> int:
 
     training = TrainingRun.build(build_request(args), [make_progress(sys.stderr, args.quiet)])
     with stop_on_ctrl_c(training.stop, "stopping after this step and writing a checkpoint") \
-            as presses:
+            as signals:
         result = training.run()
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -198,6 +198,6 @@ def run(args) -> int:
     if result.status in ("diverged", "failed"):
         print(f"resnet-studio train: {result.message}", file=sys.stderr)
         return 1
-    if result.status == "stopped" and presses:
-        return 130
+    if result.status == "stopped" and signals:
+        return stopped_exit_code(signals)
     return 0

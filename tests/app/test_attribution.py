@@ -63,6 +63,24 @@ def test_params_are_named_the_way_each_method_takes_them():
     assert tunnel_for("saliency", "vargrad") == "vargrad"
 
 
+@pytest.mark.parametrize("params, message", [
+    (MethodParams(window=0), "occlusion window (--window) must be 1 or more, not 0"),
+    (MethodParams(steps=0), "integration steps (--steps) must be 1 or more, not 0"),
+    (MethodParams(batch_size=-1), "internal batch size (--batch-size) must be 1 or more, not -1"),
+])
+def test_parameters_out_of_range_fail_before_a_model_loads(params, message, image):
+    class NoModels:  # the check comes first: nothing is loaded for a request that cannot run
+        def lease(self, *args, **kwargs):
+            raise AssertionError("a model was loaded")
+
+    request = AttributionRequest(image=image, model="resnet20", weights="random",
+                                 methods=("occlusion",), params=params)
+    for job in (compute_attributions, sanity_check):
+        with pytest.raises(ValueError) as caught:
+            job(request, models=NoModels())
+        assert str(caught.value) == message
+
+
 def test_target_by_index_or_name():
     cats = ("airplane", "automobile", "bird", "cat")
     assert resolve_target(None, cats) is None and resolve_target("pred", cats) is None

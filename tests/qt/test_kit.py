@@ -1,10 +1,13 @@
 """The tabs' building blocks: Job (progress, cancel, errors), LatestJob, QueueSession, Settings,
 figure export."""
 
+import re
 import time
+from pathlib import Path
 
 from PIL import Image
 
+from resnet_studio.core.common.paths import data_dir
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
 from resnet_studio.qt.kit.plotting import export_figure, layout_widget, style_plot
 from resnet_studio.qt.kit.session import QueueSession
@@ -56,7 +59,13 @@ def test_job_errors_are_one_line_and_keep_the_exception(qtbot):
     seen["events"].clear()
     job.start(broken)
     job.wait()
-    assert seen["events"][0] == ("failed", "ZeroDivisionError: division by zero")
+    # a bug: its traceback in a crash log in the data folder, and the line says where
+    kind, message = seen["events"][0]
+    log = re.fullmatch(r"internal error: ZeroDivisionError: division by zero "
+                       r"\(details in (.+\.log); please report it\)", message)
+    assert kind == "failed" and log, message
+    assert Path(log[1]).parent == data_dir() / "logs"
+    assert "Traceback" in Path(log[1]).read_text() and "in broken" in Path(log[1]).read_text()
     assert isinstance(job.error, ZeroDivisionError)
 
 
@@ -150,6 +159,33 @@ def test_queue_session_batches_logs_and_keeps_their_order(qtbot):
     before = [i for kind, batch in events[:status_at] if kind == "logs" for i in batch]
     assert before == list(range(11))  # logs before the event that followed them
     assert events[-1] == ("finished", "done")
+
+
+def test_a_session_that_fails_says_why_in_one_line_and_logs_a_bug(qtbot):
+    import sqlite3
+
+    for error, expected in [(sqlite3.OperationalError("database is locked"),
+                             "the run database failed: database is locked (another ResNet "
+                             "Studio may be writing to it; try again)"),
+                            (AttributeError("'NoneType' object has no attribute 'step'"),
+                             None)]:
+        def build(post, error=error):
+            raise error
+
+        session = CounterSession()
+        failures = []
+        session.failed.connect(failures.append)
+        with qtbot.waitSignal(session.runningChanged, timeout=5000,
+                              check_params_cb=lambda r: not r):
+            session._run(build, lambda counter: counter.run())
+        if expected is not None:
+            assert failures == [expected]
+            continue
+        (line,) = failures
+        log = re.fullmatch(r"internal error: AttributeError: 'NoneType' object has no "
+                           r"attribute 'step' \(details in (.+); please report it\)", line)
+        assert log, line
+        assert "raise error" in Path(log[1]).read_text()
 
 
 def test_settings_without_remember_never_touch_the_users_settings(qtbot):

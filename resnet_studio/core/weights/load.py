@@ -56,6 +56,8 @@ def load_model_source(model: str | ArchSpec | None, weights: str | Path | None =
         return load_checkpoint_source(p, expect=model)
     if p.is_dir():
         raise WeightsError(f"{p} is a folder without a ResNet Studio checkpoint.json")
+    if p.suffix != ".safetensors":
+        refuse_non_pytorch_file(p)
     if model is None:
         guess = infer_spec(read_state_dict(p).tensors)
         hint = f"; it looks like {describe_spec(guess)}" if guess is not None else ""
@@ -64,3 +66,23 @@ def load_model_source(model: str | ArchSpec | None, weights: str | Path | None =
     return load_state_dict_file(p, model, allow_partial=allow_partial)
 
 
+def refuse_non_pytorch_file(path: Path) -> None:
+    """WeightsError unless `path` starts like what torch.save writes: a zip archive (torch >=
+    1.6) or a pickle (older torch). torch.load would read a text file's letters as pickle
+    opcodes and fail with a bare KeyError ("101")."""
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if head.startswith(b"PK") or head.startswith(b"\x80"):
+        return
+    if not head:
+        raise WeightsError(f"{path.name} is empty, not a PyTorch weights file")
+    try:
+        text: str | None = head.decode("utf-8")
+    except UnicodeDecodeError as e:  # the last character may be cut by the 256 bytes read
+        text = head[:e.start].decode("utf-8") if e.start >= len(head) - 3 else None
+    if text is not None and all(c.isprintable() or c in "\t\r\n" for c in text):
+        first = text.strip().splitlines()[0][:40] if text.strip() else ""
+        raise WeightsError(f"{path.name} is not a PyTorch weights file: it is a text file "
+                           f"({first!r}...)")
+    raise WeightsError(f"{path.name} is not a PyTorch weights file: it is neither a zip "
+                       "archive nor a pickle")

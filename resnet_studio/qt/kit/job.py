@@ -7,7 +7,8 @@ it reaches the GUI thread as `progressed` (at most `PROGRESS_HZ` times a second)
 function is run by superqt's own `GeneratorWorker` instead: each yielded `(done, total, text)`
 is progress and `quit()` takes effect at the next yield.
 
-Signals (all delivered on the GUI thread, in this order):
+Signals (all delivered on the GUI thread, in this order; `failed`'s line is
+`app.errors.describe_failure`'s: a bug's says where its crash log is):
 
 | signal       | when                                   | payload                                 |
 |--------------|----------------------------------------|-----------------------------------------|
@@ -31,7 +32,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 from superqt.utils import GeneratorWorker, WorkerBase
 
-from resnet_studio.app.errors import describe_error
+from resnet_studio.app.errors import describe_failure
 from resnet_studio.core.common.progress import Cancelled, Progress
 from resnet_studio.qt.kit.priority import run_in_background_priority
 
@@ -159,7 +160,7 @@ class Job(QObject):
             return
         self._answered = True
         self.error = exc
-        self.failed.emit(describe_error(exc))
+        self.failed.emit(describe_failure(exc))
 
     def _cancelled(self) -> None:
         self._answered = True

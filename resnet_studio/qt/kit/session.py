@@ -18,7 +18,7 @@ before its "finished").
 
 A subclass declares its signals and `SIGNALS = {kind: signal name}`; tuple payloads are
 spread over the signal's arguments. `finished` (the work's return value) and `failed` (one
-line for the user) are posted by the thread itself.
+line for the user, `app.errors.describe_failure`'s) are posted by the thread itself.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from resnet_studio.app.errors import describe_error
+from resnet_studio.app.errors import describe_failure
 from resnet_studio.qt.kit.priority import run_in_background_priority
 
 TICK_MS = 50
@@ -52,7 +52,7 @@ class _SessionThread(QThread):
                 self.target.stop()
             self._post("finished", self._work(self.target))
         except BaseException as exc:  # noqa: BLE001 - shown to the user, the app stays up
-            self._post("failed", describe_error(exc))
+            self._post("failed", describe_failure(exc))
 
 
 class QueueSession(QObject):
