@@ -24,7 +24,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from resnet_studio.core.common import schema
-from resnet_studio.core.common.files import write_text_atomic
+from resnet_studio.core.common.files import replacing, write_text_atomic
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.sidecar import sidecar_problems
@@ -79,21 +78,13 @@ class Checkpoint:
 
 def _write_safetensors(path: Path, tensors: dict[str, torch.Tensor],
                        metadata: dict[str, str]) -> None:
-    """Atomically: a temp file in the same folder, fsync, os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    """Atomically (core.common.files.replacing: a temp file named with our pid, so a kill's
+    leftover is cleaned up at the next start)."""
+    with replacing(path) as tmp:
         try:
-            save_file(tensors, tmp, metadata=metadata)
+            save_file(tensors, str(tmp), metadata=metadata)
         except SafetensorError as e:  # its own type, not OSError, even for a full disk
             raise _os_error(e) from e
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _os_error(e: Exception) -> OSError:
