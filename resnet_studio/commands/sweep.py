@@ -138,6 +138,8 @@ def run(args) -> int:
     if args.threads is not None and args.threads < 1:
         raise ValueError("--threads must be at least 1")
     with ExperimentStore() as store:
+        if store.notice and (args.list or args.show or not store.read_only):
+            print(store.notice, file=sys.stderr)  # moved aside, or read-only but only read
         if args.list:
             exps = store.list()
             if args.json:
