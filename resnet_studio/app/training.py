@@ -72,7 +72,8 @@ class TrainingRun:
         if request.resume_from is None and (request.spec is None or request.config is None):
             raise ValueError("a new run needs a model and a training config")
         remove_interrupted_writes()
-        store = RunStore(request.store_path, check_interrupted=False) if request.record else None
+        store = (RunStore(request.store_path, check_interrupted=False, require_write=True)
+                 if request.record else None)
         try:
             # the recorder first: the run's row exists when the other callbacks hear of it
             own: list[Callback] = []

@@ -30,6 +30,10 @@ def run(args) -> int:
 
     with RunHistory() as history:
         action = getattr(args, "action", None)
+        store = history.store  # opening it may move a damaged file aside or find it read-only
+        # a read-only store before a change: the change's own error says it in one line
+        if store.notice and not (store.read_only and action in ("rename", "delete")):
+            print(store.notice, file=sys.stderr)
         if action == "export":
             if args.csv in (None, "-"):
                 sys.stdout.write(history.export_csv(args.run))

@@ -142,6 +142,8 @@ def run(args) -> int:
     if args.csv == "-" and args.json:
         raise ValueError("--csv - and --json both print to standard output; choose one")
     with ExperimentStore() as store:
+        if store.notice and (args.list or args.show or not store.read_only):
+            print(store.notice, file=sys.stderr)  # moved aside, or read-only but only read
         if args.list:
             exps = store.list()
             if args.json:

@@ -188,6 +188,8 @@ def run(args) -> int:
     from resnet_studio.app.training import TrainingRun, result_lines
 
     training = TrainingRun.build(build_request(args), [make_progress(sys.stderr, args.quiet)])
+    if training.store is not None and training.store.notice:  # a damaged store moved aside
+        print(training.store.notice, file=sys.stderr)
     with stop_on_ctrl_c(training.stop, "stopping after this step and writing a checkpoint") \
             as signals:
         result = training.run()

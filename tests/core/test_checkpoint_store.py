@@ -193,7 +193,7 @@ def test_damaged_or_foreign_checkpoints_are_clear_errors(tmp_path):
 
 def test_store_crud_and_csv(tmp_path):
     store = RunStore(tmp_path / "runs.sqlite")
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     rec = store.create_run(run_id="20260101-000000-aaaa", name="first", model="resnet20",
                            spec=TINY.to_dict(), config={"lr": 0.1}, dataset="synthetic",
                            total_steps=20)
@@ -237,7 +237,7 @@ def test_runs_of_dead_processes_are_marked_interrupted(tmp_path):
     store.set_status("mine", "paused")
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    store._db.execute("UPDATE runs SET pid=? WHERE id='gone'", (dead.pid,))
+    store.db.execute("UPDATE runs SET pid=? WHERE id='gone'", (dead.pid,))
     store.close()
     again = RunStore(path)
     assert again.get("gone").status == "interrupted"

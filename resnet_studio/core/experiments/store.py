@@ -1,7 +1,8 @@
 """Experiments next to the runs, in the RunStore's SQLite file: an experiment's config and its
 cells (depth, variant, seed -> run id) in two small tables. Every run of an experiment is an
 ordinary run of the RunStore (with its `experiment_id`), so `resnet-studio runs` and the Train
-tab see it too.
+tab see it too. It shares the RunStore's connection (`core.common.sqlite_store`): the same
+read-only fallback, damaged-file handling, bounded wait and StoreError messages.
 """
 
 from __future__ import annotations
@@ -9,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from resnet_studio.core.common.sqlite_store import StoreBusy, Tables
 from resnet_studio.core.experiments.plan import (
     Cell,
     Experiment,
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS experiment_cells (
     PRIMARY KEY (experiment_id, idx)
 );
 """
+EXPERIMENT_TABLES = Tables(_SCHEMA)
 
 
 def new_experiment_id() -> str:
@@ -63,25 +64,34 @@ def new_experiment_id() -> str:
 
 
 class ExperimentStore:
-    """Experiments next to the runs, in the RunStore's SQLite file (its own connection, so the
-    RunStore's API and schema stay as they are). Thread-safe; several processes may share it."""
+    """Experiments next to the runs, in the RunStore's SQLite file and through its connection
+    (the RunStore's API stays as it is). Thread-safe; several processes may share it."""
 
     def __init__(self, runs: RunStore | str | Path | None = None):
         self.runs = runs if isinstance(runs, RunStore) else RunStore(runs)
         self._owns_runs = not isinstance(runs, RunStore)
         self.path = self.runs.path
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
-                                   isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-        self.mark_interrupted()
+        self.db = self.runs.db
+        try:
+            self.db.add_tables(EXPERIMENT_TABLES)
+            if not self.read_only:
+                with contextlib.suppress(StoreBusy):  # housekeeping: the next opening does it
+                    self.mark_interrupted()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def read_only(self) -> str:
+        """Why the store cannot be written ('' when it can)."""
+        return self.runs.read_only
+
+    @property
+    def notice(self) -> str:
+        """What a user should hear about how the store was opened (see RunStore.notice)."""
+        return self.runs.notice
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
         if self._owns_runs:
             self.runs.close()
 
@@ -91,37 +101,22 @@ class ExperimentStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _q(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, tuple(params))
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (another process may be writing too)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
     def _write(self, statements: list[tuple[str, tuple]]) -> None:
-        with self._transaction() as db:
+        with self.db.transaction() as db:
             for sql, params in statements:
                 db.execute(sql, params)
 
     def mark_interrupted(self) -> list[str]:
         """Experiments left "running" by a process that no longer exists -> "interrupted"."""
         host = socket.gethostname()
-        gone = [r["id"] for r in self._q("SELECT id, pid, host FROM experiments WHERE "
-                                         "status='running'").fetchall()
+        gone = [r["id"] for r in self.db.rows("SELECT id, pid, host FROM experiments WHERE "
+                                              "status='running'")
                 if r["host"] == host and not pid_alive(r["pid"] or 0)]
         for exp_id in gone:
-            self._q("UPDATE experiments SET status='interrupted', updated=?, message=? "
-                    "WHERE id=?", (time.time(), "the process running it ended (killed or "
-                                   "crashed); run it again to finish the missing runs", exp_id))
+            self.db.execute("UPDATE experiments SET status='interrupted', updated=?, message=? "
+                            "WHERE id=?", (time.time(), "the process running it ended (killed "
+                                           "or crashed); run it again to finish the missing "
+                                           "runs", exp_id))
         return gone
 
     # -- experiments --------------------------------------------------------------------------
@@ -134,7 +129,7 @@ class ExperimentStore:
             raise ExperimentError("the same (depth, variant, seed) appears twice")
         config = config.validate()
         exp_id = new_experiment_id()
-        while self._q("SELECT 1 FROM experiments WHERE id=?", (exp_id,)).fetchone():
+        while self.db.row("SELECT 1 FROM experiments WHERE id=?", (exp_id,)):
             exp_id = new_experiment_id()
         now = time.time()
         stmts = [("INSERT INTO experiments (id, name, preset, config, status, created, updated) "
@@ -157,14 +152,14 @@ class ExperimentStore:
         """A full id, a unique prefix (with or without "exp-"), or "last"."""
         ref = str(ref).strip()
         if ref in ("last", "latest"):
-            row = self._q("SELECT id FROM experiments ORDER BY created DESC, rowid DESC "
-                          "LIMIT 1").fetchone()
+            row = self.db.row("SELECT id FROM experiments ORDER BY created DESC, rowid DESC "
+                              "LIMIT 1")
             if row is None:
                 raise KeyError("there are no experiments yet")
             return row["id"]
         for prefix in (ref, "exp-" + ref):
-            rows = self._q("SELECT id FROM experiments WHERE id LIKE ?",
-                           (prefix.replace("%", "") + "%",)).fetchall()
+            rows = self.db.rows("SELECT id FROM experiments WHERE id LIKE ?",
+                                (prefix.replace("%", "") + "%",))
             ids = [r["id"] for r in rows]
             if ref in ids:
                 return ref
@@ -176,11 +171,11 @@ class ExperimentStore:
 
     def get(self, ref: str) -> Experiment:
         exp_id = self.resolve(ref)
-        row = self._q("SELECT * FROM experiments WHERE id=?", (exp_id,)).fetchone()
-        cells = self._q("SELECT c.*, r.status AS run_status, r.step AS run_step, "
-                        "r.total_steps AS run_total FROM experiment_cells c LEFT JOIN runs r "
-                        "ON r.id = c.run_id WHERE c.experiment_id=? ORDER BY c.idx",
-                        (exp_id,)).fetchall()
+        row = self.db.row("SELECT * FROM experiments WHERE id=?", (exp_id,))
+        cells = self.db.rows("SELECT c.*, r.status AS run_status, r.step AS run_step, "
+                             "r.total_steps AS run_total FROM experiment_cells c LEFT JOIN runs r "
+                             "ON r.id = c.run_id WHERE c.experiment_id=? ORDER BY c.idx",
+                             (exp_id,))
         config = TrainConfig.from_json(row["config"])
         out = []
         for c in cells:
@@ -199,14 +194,15 @@ class ExperimentStore:
                           preset=row["preset"], message=row["message"])
 
     def list(self) -> list[Experiment]:
-        ids = [r["id"] for r in self._q("SELECT id FROM experiments ORDER BY created, rowid")]
+        ids = [r["id"] for r in self.db.rows("SELECT id FROM experiments ORDER BY created, "
+                                             "rowid")]
         return [self.get(i) for i in ids]
 
     def rename(self, ref: str, name: str) -> None:
         if not name.strip():
             raise ValueError("an experiment name cannot be empty")
-        self._q("UPDATE experiments SET name=?, updated=? WHERE id=?",
-                (name.strip(), time.time(), self.resolve(ref)))
+        self.db.execute("UPDATE experiments SET name=?, updated=? WHERE id=?",
+                        (name.strip(), time.time(), self.resolve(ref)))
 
     def delete(self, ref: str, *, delete_runs: bool = True) -> None:
         exp = self.get(ref)
@@ -228,13 +224,13 @@ class ExperimentStore:
         old = exp.find(depth, variant, seed)
         if old is not None:
             if old.cancelled:
-                self._q("UPDATE experiment_cells SET cancelled=0 WHERE experiment_id=? AND idx=?",
-                        (exp.id, old.index))
+                self.db.execute("UPDATE experiment_cells SET cancelled=0 WHERE experiment_id=? "
+                                "AND idx=?", (exp.id, old.index))
                 self._touch(exp.id)
             return self.get(exp.id).cell(old.index)
-        with self._transaction() as db:  # another process may be adding a cell too
-            idx = db.execute("SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM experiment_cells "
-                             "WHERE experiment_id=?", (exp.id,)).fetchone()["n"]
+        with self.db.transaction() as db:  # another process may be adding a cell too
+            idx = db.row("SELECT COALESCE(MAX(idx), -1) + 1 AS n FROM experiment_cells "
+                         "WHERE experiment_id=?", (exp.id,))["n"]
             db.execute("INSERT INTO experiment_cells (experiment_id, idx, depth, variant, seed) "
                        "VALUES (?, ?, ?, ?, ?)", (exp.id, idx, depth, variant, seed))
         self._touch(exp.id)
@@ -242,24 +238,24 @@ class ExperimentStore:
 
     def set_cancelled(self, ref: str, index: int, cancelled: bool = True) -> None:
         exp_id = self.resolve(ref)
-        self._q("UPDATE experiment_cells SET cancelled=? WHERE experiment_id=? AND idx=?",
-                (int(cancelled), exp_id, index))
+        self.db.execute("UPDATE experiment_cells SET cancelled=? WHERE experiment_id=? AND "
+                        "idx=?", (int(cancelled), exp_id, index))
         self._touch(exp_id)
 
     def set_cell_run(self, exp_id: str, index: int, run_id: str | None,
                      seconds: float | None = None) -> None:
-        self._q("UPDATE experiment_cells SET run_id=?, seconds=? WHERE experiment_id=? AND "
-                "idx=?", (run_id, seconds, exp_id, index))
+        self.db.execute("UPDATE experiment_cells SET run_id=?, seconds=? WHERE experiment_id=? "
+                        "AND idx=?", (run_id, seconds, exp_id, index))
 
     def set_status(self, exp_id: str, status: str, message: str = "") -> None:
-        self._q("UPDATE experiments SET status=?, message=?, updated=?, pid=?, host=? WHERE id=?",
-                (status, message, time.time(), os.getpid(), socket.gethostname(), exp_id))
+        self.db.execute("UPDATE experiments SET status=?, message=?, updated=?, pid=?, host=? "
+                        "WHERE id=?", (status, message, time.time(), os.getpid(),
+                                       socket.gethostname(), exp_id))
 
     def claim(self, exp_id: str) -> None:
         """This process runs the experiment now; refuses if a live process already does."""
-        with self._lock:
-            row = self._q("SELECT status, pid, host FROM experiments WHERE id=?",
-                          (exp_id,)).fetchone()
+        with self.db.transaction() as db:
+            row = db.row("SELECT status, pid, host FROM experiments WHERE id=?", (exp_id,))
             if (row["status"] == "running" and row["pid"] != os.getpid()
                     and row["host"] == socket.gethostname() and pid_alive(row["pid"] or 0)):
                 raise ExperimentError(f"experiment {exp_id} is already running (process "
@@ -267,7 +263,7 @@ class ExperimentStore:
             self.set_status(exp_id, "running")
 
     def _touch(self, exp_id: str) -> None:
-        self._q("UPDATE experiments SET updated=? WHERE id=?", (time.time(), exp_id))
+        self.db.execute("UPDATE experiments SET updated=? WHERE id=?", (time.time(), exp_id))
 
     # -- results ---------------------------------------------------------------------------------
     def series(self, ref: str | Experiment) -> dict[int, RunSeries]:

@@ -5,23 +5,37 @@ a heartbeat of the process that owns it; opening the store marks runs whose owne
 "interrupted" (the process was killed, the machine lost power). Metrics arrive in batches
 (`training.recorder.RunRecorder` flushes every couple of seconds), so a killed run keeps
 everything up to its last flush.
+
+The store degrades instead of dying (`core.common.sqlite_store`): a store that cannot be written
+opens read-only (`read_only` says why; writes raise StoreReadOnly), a damaged or foreign file is
+moved aside and a new store started (`notice` names the backup), a store locked by another
+process is waited for (BUSY_WAIT_S, a recording run RECORDING_WAIT_S;
+$RESNET_STUDIO_STORE_WAIT_S overrides both), and every sqlite error reaches the caller as a
+StoreError (an OSError). Opening a healthy store writes nothing unless a run's process died.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resnet_studio.core.common.sqlite_store import (
+    StoreBusy,
+    StoreConnection,
+    Tables,
+    wait_seconds,
+)
 from resnet_studio.core.training.recorder import RunRecorder  # importable from here too
 
 ACTIVE = ("running", "paused")
@@ -29,6 +43,11 @@ SCHEMA_VERSION = 1
 # A live training process beats at least every flush; a "running" row on this host whose
 # process still exists but has not beaten for this long is taken as a reused pid.
 STALE_AFTER_S = 15 * 60
+# How long to wait for a store another process keeps locked (WAL: only writers wait for
+# writers, each for milliseconds): a command or the window says so after a few seconds; a
+# training run would rather wait than fail.
+BUSY_WAIT_S = 5.0
+RECORDING_WAIT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -60,6 +79,7 @@ CREATE TABLE IF NOT EXISTS metrics (
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, name, step);
 CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id);
 """
+RUN_TABLES = Tables(_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,9 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(RunRecord))
 
 
 def new_run_id() -> str:
@@ -128,28 +151,43 @@ def pid_alive(pid: int) -> bool:
 
 
 class RunStore:
-    """Thread-safe (one connection behind a lock); several processes may share the file."""
+    """Thread-safe (one connection behind a lock); several processes may share the file.
 
-    def __init__(self, path: str | Path | None = None, *, check_interrupted: bool = True):
-        self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
-                                   isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        if check_interrupted:
-            self.mark_interrupted()
+    `require_write`: a store that cannot be written is a StoreReadOnly error at once (a
+    training run records into it) instead of a read-only store. `wait_s`: how long to wait for
+    another process's lock (default BUSY_WAIT_S, RECORDING_WAIT_S with require_write).
+    """
+
+    def __init__(self, path: str | Path | None = None, *, check_interrupted: bool = True,
+                 require_write: bool = False, wait_s: float | None = None):
+        path = Path(path) if path is not None else default_store_path()
+        if wait_s is None:
+            wait_s = wait_seconds(RECORDING_WAIT_S if require_write else BUSY_WAIT_S)
+        self.db = StoreConnection(path, RUN_TABLES, version=SCHEMA_VERSION,
+                                  require_write=require_write, wait_s=wait_s)
+        self.path = self.db.path
+        if check_interrupted and not self.read_only:
+            with contextlib.suppress(StoreBusy):  # housekeeping: the next opening does it
+                self.mark_interrupted()
+
+    @property
+    def read_only(self) -> str:
+        """Why the store cannot be written ('' when it can)."""
+        return self.db.read_only
+
+    @property
+    def notice(self) -> str:
+        """What a user should hear about how the store was opened ('' if nothing): a damaged
+        file moved aside (naming the backup), or a store shown read-only."""
+        if self.db.moved_aside:
+            return self.db.moved_aside
+        if self.read_only:
+            return f"the run store is read-only: {self.read_only}; showing it without changes"
+        return ""
 
     # -- housekeeping ----------------------------------------------------------------------
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
     def __enter__(self) -> RunStore:
         return self
@@ -157,17 +195,13 @@ class RunStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _tx(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, tuple(params))
-
     def mark_interrupted(self) -> list[str]:
         """Runs left running/paused by a process that no longer exists -> "interrupted"."""
         host = socket.gethostname()
         now = time.time()
         gone = []
-        for row in self._tx("SELECT id, status, pid, host, heartbeat FROM runs "
-                            "WHERE status IN (?, ?)", ACTIVE).fetchall():
+        for row in self.db.rows("SELECT id, status, pid, host, heartbeat FROM runs "
+                                "WHERE status IN (?, ?)", ACTIVE):
             if row["host"] == host:
                 dead = not pid_alive(row["pid"] or 0) or (
                     row["status"] == "running" and row["pid"] != os.getpid()
@@ -177,9 +211,10 @@ class RunStore:
             if dead:
                 gone.append(row["id"])
         for run_id in gone:
-            self._tx("UPDATE runs SET status='interrupted', updated=?, message=? WHERE id=?",
-                     (now, "the training process ended without saying goodbye (killed or "
-                      "crashed); resume from its last checkpoint", run_id))
+            self.db.execute("UPDATE runs SET status='interrupted', updated=?, message=? WHERE "
+                            "id=?", (now, "the training process ended without saying goodbye "
+                                     "(killed or crashed); resume from its last checkpoint",
+                                     run_id))
         return gone
 
     # -- runs ------------------------------------------------------------------------------
@@ -189,32 +224,26 @@ class RunStore:
                    experiment_id: str | None = None) -> RunRecord:
         run_id = run_id or new_run_id()
         now = time.time()
-        self._tx("INSERT INTO runs (id, name, model, dataset, spec, config, status, created, "
-                 "updated, heartbeat, pid, host, run_dir, total_steps, experiment_id) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (run_id, name, model, dataset, json.dumps(spec), json.dumps(config), status,
-                  now, now, now, os.getpid(), socket.gethostname(), run_dir, total_steps,
-                  experiment_id))
+        self.db.execute("INSERT INTO runs (id, name, model, dataset, spec, config, status, "
+                        "created, updated, heartbeat, pid, host, run_dir, total_steps, "
+                        "experiment_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, name, model, dataset, json.dumps(spec), json.dumps(config),
+                         status, now, now, now, os.getpid(), socket.gethostname(), run_dir,
+                         total_steps, experiment_id))
         return self.get(run_id)
 
     def claim(self, run_id: str, *, step: int, status: str = "running") -> None:
         """A resumed run: this process owns it now; metrics after `step` are dropped (they
         belong to the part of the old run that the checkpoint does not contain)."""
         now = time.time()
-        with self._lock:
-            self._tx("BEGIN IMMEDIATE")
-            try:
-                self._tx("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, step))
-                self._tx("UPDATE runs SET status=?, message='', pid=?, host=?, heartbeat=?, "
-                         "updated=?, step=? WHERE id=?",
-                         (status, os.getpid(), socket.gethostname(), now, now, step, run_id))
-                self._tx("COMMIT")
-            except BaseException:
-                self._tx("ROLLBACK")
-                raise
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, step))
+            db.execute("UPDATE runs SET status=?, message='', pid=?, host=?, heartbeat=?, "
+                       "updated=?, step=? WHERE id=?",
+                       (status, os.getpid(), socket.gethostname(), now, now, step, run_id))
 
     def exists(self, run_id: str) -> bool:
-        return self._tx("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is not None
+        return self.db.row("SELECT 1 FROM runs WHERE id=?", (run_id,)) is not None
 
     def update(self, run_id: str, **fields: Any) -> None:
         allowed = {"name", "status", "message", "checkpoint", "run_dir", "step", "total_steps",
@@ -227,27 +256,27 @@ class RunStore:
                 fields[key] = json.dumps(fields[key])
         now = time.time()
         cols = ", ".join(f"{k}=?" for k in fields)
-        self._tx(f"UPDATE runs SET {cols}, updated=?, heartbeat=? WHERE id=?",
-                 (*fields.values(), now, now, run_id))
+        self.db.execute(f"UPDATE runs SET {cols}, updated=?, heartbeat=? WHERE id=?",
+                        (*fields.values(), now, now, run_id))
 
     def set_status(self, run_id: str, status: str, message: str = "") -> None:
         self.update(run_id, status=status, message=message)
 
     def heartbeat(self, run_id: str) -> None:
-        self._tx("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
+        self.db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))
 
     def resolve(self, ref: str) -> str:
         """A full id, a unique prefix of one, or "last"/"latest" (the newest run)."""
         ref = str(ref).strip()
         if ref in ("last", "latest"):
-            row = self._tx("SELECT id FROM runs ORDER BY created DESC LIMIT 1").fetchone()
+            row = self.db.row("SELECT id FROM runs ORDER BY created DESC LIMIT 1")
             if row is None:
                 raise KeyError("there are no runs yet")
             return row["id"]
         if self.exists(ref):
             return ref
-        rows = self._tx("SELECT id FROM runs WHERE id LIKE ? ORDER BY created",
-                        (ref.replace("%", "") + "%",)).fetchall()
+        rows = self.db.rows("SELECT id FROM runs WHERE id LIKE ? ORDER BY created",
+                            (ref.replace("%", "") + "%",))
         if len(rows) == 1:
             return rows[0]["id"]
         if len(rows) > 1:
@@ -255,7 +284,7 @@ class RunStore:
         raise KeyError(f"no run '{ref}' (see `resnet-studio runs`)")
 
     def get(self, ref: str) -> RunRecord:
-        row = self._tx("SELECT * FROM runs WHERE id=?", (self.resolve(ref),)).fetchone()
+        row = self.db.row("SELECT * FROM runs WHERE id=?", (self.resolve(ref),))
         return _record(row)
 
     def list_runs(self, *, experiment_id: str | None = None,
@@ -270,7 +299,7 @@ class RunStore:
             params.append(status)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [_record(r) for r in self._tx(sql + " ORDER BY created", params).fetchall()]
+        return [_record(r) for r in self.db.rows(sql + " ORDER BY created", params)]
 
     def rename(self, ref: str, name: str) -> None:
         if not name.strip():
@@ -282,15 +311,9 @@ class RunStore:
         rec = self.get(ref)
         if rec.status in ACTIVE and rec.pid and pid_alive(rec.pid):
             raise ValueError(f"run {rec.id} is still {rec.status}; stop it first")
-        with self._lock:
-            self._tx("BEGIN IMMEDIATE")
-            try:
-                self._tx("DELETE FROM metrics WHERE run_id=?", (rec.id,))
-                self._tx("DELETE FROM runs WHERE id=?", (rec.id,))
-                self._tx("COMMIT")
-            except BaseException:
-                self._tx("ROLLBACK")
-                raise
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM metrics WHERE run_id=?", (rec.id,))
+            db.execute("DELETE FROM runs WHERE id=?", (rec.id,))
         if delete_files and rec.run_dir:
             import shutil
 
@@ -307,21 +330,15 @@ class RunStore:
         """Append (step, name, value) rows in one transaction and beat the heart."""
         rows = [(run_id, int(s), str(n), None if v is None else float(v)) for s, n, v in rows]
         now = time.time()
-        with self._lock:
-            self._tx("BEGIN IMMEDIATE")
-            try:
-                if rows:
-                    self._db.executemany("INSERT INTO metrics (run_id, step, name, value) "
-                                         "VALUES (?, ?, ?, ?)", rows)
-                if step is not None:
-                    self._tx("UPDATE runs SET heartbeat=?, updated=?, step=? WHERE id=?",
-                             (now, now, step, run_id))
-                else:
-                    self._tx("UPDATE runs SET heartbeat=? WHERE id=?", (now, run_id))
-                self._tx("COMMIT")
-            except BaseException:
-                self._tx("ROLLBACK")
-                raise
+        with self.db.transaction() as db:
+            if rows:
+                db.executemany("INSERT INTO metrics (run_id, step, name, value) "
+                               "VALUES (?, ?, ?, ?)", rows)
+            if step is not None:
+                db.execute("UPDATE runs SET heartbeat=?, updated=?, step=? WHERE id=?",
+                           (now, now, step, run_id))
+            else:
+                db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (now, run_id))
 
     def metrics(self, ref: str, name: str | None = None) -> dict[str, list[tuple[int, float]]]:
         run_id = self.resolve(ref)
@@ -331,7 +348,7 @@ class RunStore:
             sql += " AND name=?"
             params.append(name)
         out: dict[str, list[tuple[int, float]]] = {}
-        for r in self._tx(sql + " ORDER BY name, step, rowid", params).fetchall():
+        for r in self.db.rows(sql + " ORDER BY name, step, rowid", params):
             out.setdefault(r["name"], []).append((r["step"], r["value"]))
         return out
 
@@ -345,15 +362,15 @@ class RunStore:
             end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
             sql = "SELECT 1 FROM metrics WHERE run_id=? AND name>=? AND name<? LIMIT 1"
             params = (run_id, prefix, end)
-        return self._tx(sql, params).fetchone() is not None
+        return self.db.row(sql, params) is not None
 
     def last_metrics(self, ref: str) -> dict[str, float]:
         """The latest value of every metric of a run (for tables)."""
         run_id = self.resolve(ref)
-        rows = self._tx("SELECT m.name, m.value FROM metrics m JOIN (SELECT name, MAX(step) AS s "
-                        "FROM metrics WHERE run_id=? GROUP BY name) last "
-                        "ON m.name=last.name AND m.step=last.s WHERE m.run_id=?",
-                        (run_id, run_id)).fetchall()
+        rows = self.db.rows("SELECT m.name, m.value FROM metrics m JOIN (SELECT name, MAX(step) "
+                            "AS s FROM metrics WHERE run_id=? GROUP BY name) last "
+                            "ON m.name=last.name AND m.step=last.s WHERE m.run_id=?",
+                            (run_id, run_id))
         return {r["name"]: r["value"] for r in rows}
 
     def export_csv(self, ref: str, path: str | Path | None = None) -> str:
@@ -379,10 +396,11 @@ class RunStore:
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
-    d = dict(row)
+    d = {name: row[name] for name in _RECORD_FIELDS}  # a column added by hand stays out
     d["spec"] = json.loads(d["spec"])
     d["config"] = json.loads(d["config"])
     return RunRecord(**d)
 
 
-__all__ = ["ACTIVE", "RunRecord", "RunRecorder", "RunStore", "default_store_path", "new_run_id"]
+__all__ = ["ACTIVE", "RUN_TABLES", "RunRecord", "RunRecorder", "RunStore", "default_store_path",
+           "new_run_id"]

@@ -31,6 +31,7 @@ class DepthLabTab(TabWidget):
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(context, parent)
         self.store_path = self.context.store_path
+        self.store_notice = ""  # shown once: the store read-only, or a damaged one moved aside
         self.state = ExperimentState(self.store_path)
         self.session = ExperimentSession(self)
         self.form = ExperimentForm()
@@ -89,7 +90,11 @@ class DepthLabTab(TabWidget):
             self.controls.show_message(describe_error(e), error=True)
             return None
         self.form.save(self.context.settings)
-        exp = self.state.create(plan)
+        try:
+            exp = self.state.create(plan)
+        except OSError as e:  # a read-only or busy store
+            self.controls.show_message(describe_error(e), error=True)
+            return None
         self._start(exp)
         return exp.id
 
@@ -127,7 +132,7 @@ class DepthLabTab(TabWidget):
                                            "opening another.", error=True)
                 return None
             exp = self.state.open(ref)
-        except (KeyError, ValueError) as e:
+        except (KeyError, ValueError, OSError) as e:
             self.controls.show_message(describe_error(e), error=True)
             return None
         self._redraw()
@@ -141,7 +146,11 @@ class DepthLabTab(TabWidget):
         """Cancel one run of the running experiment (or a pending one of a stored one)."""
         if self.state.experiment is None:
             return False
-        self.state.cancel_run(index)
+        try:
+            self.state.cancel_run(index)
+        except OSError as e:  # a read-only or busy store
+            self.controls.show_message(describe_error(e), error=True)
+            return False
         if self.session.is_running():
             self.session.cancel_run(index)  # stops it if it is the one training
         self._redraw()
@@ -155,7 +164,7 @@ class DepthLabTab(TabWidget):
     def add_run(self, depth: int, variant: str, seed: int = 0) -> bool:
         try:
             self.state.add_run(depth, variant, seed)
-        except (ValueError, KeyError) as e:
+        except (ValueError, KeyError, OSError) as e:
             self.controls.show_message(describe_error(e), error=True)
             return False
         self._redraw()
@@ -166,7 +175,7 @@ class DepthLabTab(TabWidget):
     def _delete(self, exp_id: str) -> None:
         try:
             self.state.delete(exp_id)  # the store refuses a running experiment
-        except (ValueError, KeyError) as e:
+        except (ValueError, KeyError, OSError) as e:
             self.controls.show_message(describe_error(e), error=True)
         self._redraw()
         self.refresh_experiments()
@@ -177,6 +186,9 @@ class DepthLabTab(TabWidget):
         except Exception as e:  # noqa: BLE001 - an unreadable store must not break the tab
             self.controls.show_message(f"Could not read the stored experiments: {e}", error=True)
             return
+        if self.state.store.notice != self.store_notice:
+            self.store_notice = self.state.store.notice
+            self.controls.show_message(self.store_notice)
         shown = self.state.experiment
         self.stored.fill(exps, shown.id if shown else None)
         self._update_buttons()

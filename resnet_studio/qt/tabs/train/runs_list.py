@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.app.errors import describe_error
 from resnet_studio.qt.kit.palette import RUN_STATUS, TEXT
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class RunsList(QWidget):
     overlayToggled = Signal(str, bool)  # run id, shown
     resumeRequested = Signal(str)  # run id
     changed = Signal()
+    statusMessage = Signal(str)  # the store read-only, moved aside or unusable
 
     def __init__(self, history: RunHistory, parent: QWidget | None = None):
         super().__init__(parent)
@@ -76,7 +78,14 @@ class RunsList(QWidget):
         shown = set(self.shown_ids())
         self.table.blockSignals(True)
         self.table.setRowCount(0)
-        for rec in reversed(self.history.rows(errors=False)):
+        try:
+            rows = self.history.rows(errors=False)
+            if self.history.store.notice:
+                self.statusMessage.emit(self.history.store.notice)
+        except OSError as e:  # busy, a folder in its place: say so and show no runs
+            rows = []
+            self.statusMessage.emit(describe_error(e))
+        for rec in reversed(rows):
             row = self.table.rowCount()
             self.table.insertRow(row)
             show = QTableWidgetItem()
@@ -139,7 +148,11 @@ class RunsList(QWidget):
         name, ok = QInputDialog.getText(self, "Rename run", "Name:",
                                         text=self.history.get(run_id).name)
         if ok and name.strip():
-            self.history.rename(run_id, name)
+            try:
+                self.history.rename(run_id, name)
+            except OSError as e:  # a read-only or busy store
+                QMessageBox.warning(self, "Cannot rename", describe_error(e))
+                return
             self._changed()
 
     def _delete(self, run_id: str) -> None:
@@ -151,8 +164,8 @@ class RunsList(QWidget):
             return
         try:
             self.history.delete(run_id, delete_files=True)
-        except ValueError as e:
-            QMessageBox.warning(self, "Cannot delete", str(e))
+        except (ValueError, OSError) as e:  # still training; a read-only or busy store
+            QMessageBox.warning(self, "Cannot delete", describe_error(e))
             return
         self.overlayToggled.emit(run_id, False)
         self._changed()

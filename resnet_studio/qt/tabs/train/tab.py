@@ -106,6 +106,7 @@ class TrainTab(TabWidget):
                           runningChanged=self._running_changed)
         self.runs.overlayToggled.connect(self._overlay)
         self.runs.resumeRequested.connect(self.resume_run)
+        self.runs.statusMessage.connect(self.statusMessage)
         self.form.valueChanged.connect(lambda _c: self._update_buttons())
         self._restore_form()
         self._render()
