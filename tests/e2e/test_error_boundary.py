@@ -47,12 +47,14 @@ def test_a_message_of_several_lines_is_printed_as_one(monkeypatch, capsys):
                                 "deep widths: too wide")
 
 
-def test_a_run_database_that_is_not_one_is_one_line(capsys):
-    (data_dir() / "runs.sqlite").write_bytes(b"these are not the runs you are looking for" * 50)
-    code = main(["runs"])
+def test_a_run_database_that_is_not_one_is_kept_aside_in_one_line(capsys):
+    garbage = b"these are not the runs you are looking for" * 50
+    (data_dir() / "runs.sqlite").write_bytes(garbage)
+    assert main(["runs"]) == 0  # a fresh store is listed (empty) once the old one is safe
     line = one_line(capsys)
-    assert code == 2 and line.startswith("resnet-studio runs: error: ")
-    assert "not a database" in line
+    backups = list(data_dir().glob("runs.sqlite.damaged-*"))
+    assert len(backups) == 1 and backups[0].read_bytes() == garbage
+    assert "file is not a database" in line and str(backups[0]) in line
 
 
 def test_a_spec_nested_too_deeply_is_one_line(tmp_path, capsys):
@@ -60,7 +62,8 @@ def test_a_spec_nested_too_deeply_is_one_line(tmp_path, capsys):
     deep.write_text('{"layers": ' + "[" * 100_000 + "]" * 100_000 + "}")
     assert main(["summary", str(deep)]) == 2
     line = one_line(capsys)
-    assert line.startswith("resnet-studio summary: error: the input is nested too deeply to read")
+    assert line == ("resnet-studio summary: error: spec: nested 100001 levels deep; at most 32 "
+                    "are allowed")
 
 
 def test_deeply_nested_run_details_are_one_line(monkeypatch, capsys):
