@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resnet_studio.core.common.budget import memory_checks
+
 
 def add_parser(sub) -> None:
+    from resnet_studio.core.inspect import MAX_BLOCKS  # no torch: the parser stays light
+
     p = sub.add_parser("summary", help="per-layer table and block graph of a model (no compute)")
     p.add_argument("model", help="a preset name (see `models`) or a spec .json file")
     p.add_argument("--input", help="input size C,H,W (default: the model's own, e.g. 3,224,224)")
     p.add_argument("--plain", action="store_true", help="the plain twin (shortcuts removed)")
     p.add_argument("--json", action="store_true", help="print the whole summary as JSON")
     p.add_argument("--csv", metavar="FILE", help="also write the layer table as CSV")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help=f"inspect specs of more than {MAX_BLOCKS:,} blocks too (slow, large)")
 
 
 def run(args) -> int:
     from resnet_studio.app.models import load_spec
     from resnet_studio.app.summary import inspect_model, row_label, summary_json, write_layers_csv
 
-    summary = inspect_model(load_spec(args.model, args.plain), args.input)
+    with memory_checks(not args.no_memory_check):
+        summary = inspect_model(load_spec(args.model, args.plain), args.input)
     spec = summary.spec
     if args.csv:
         write_layers_csv(summary, Path(args.csv))
