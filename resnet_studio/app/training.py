@@ -51,19 +51,25 @@ class TrainRequest:
     record: bool = True  # False: no row in the run history (and no gradient norms)
     download: bool = True  # may datasets be downloaded
     gradient_every: int = GRADIENT_EVERY  # 0: no gradient norms
+    # False: no memory estimate before the run, no size checks while loading its data
+    memory_check: bool = True
 
 
 class TrainingRun:
     """A Trainer and the run store it records into (see the module doc for threads)."""
 
-    def __init__(self, trainer: Trainer, store: RunStore | None):
+    def __init__(self, trainer: Trainer, store: RunStore | None, *, memory_check: bool = True):
         self.trainer = trainer
         self.store = store
+        self.memory_check = memory_check
 
     @classmethod
     def build(cls, request: TrainRequest, callbacks: Sequence[Callback] = ()) -> TrainingRun:
         """Check the request, open the store and make the Trainer (nothing is loaded yet: the
-        data and the model come with `run`). Raises ConfigError, CheckpointError, KeyError."""
+        data and the model come with `run`). Raises ConfigError, CheckpointError, KeyError,
+        and BudgetError when the model, batch and dataset cannot fit in memory (unless
+        `request.memory_check` is False)."""
+        from resnet_studio.core.memory import check_training_memory
         from resnet_studio.core.training.gradlog import GradientLogger
         from resnet_studio.core.training.recorder import RunRecorder
         from resnet_studio.core.training.store import RunStore
@@ -88,17 +94,22 @@ class TrainingRun:
                                                   **dict(request.resume_overrides), **common)
             else:
                 trainer = Trainer(request.spec, request.config, **common)
+            if request.memory_check:
+                check_training_memory(trainer.spec, trainer.config)
         except BaseException:
             if store is not None:
                 store.close()
             raise
-        return cls(trainer, store)
+        return cls(trainer, store, memory_check=request.memory_check)
 
     def run(self) -> TrainResult:
         """Train to the end, a stop() or a failure (see Trainer.fit); the store is closed
         after."""
+        from resnet_studio.core.common.budget import memory_checks
+
         try:
-            return self.trainer.fit()
+            with memory_checks(self.memory_check):
+                return self.trainer.fit()
         finally:
             if self.store is not None:
                 self.store.close()

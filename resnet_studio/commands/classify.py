@@ -9,6 +9,7 @@ import json
 import sys
 
 from resnet_studio.commands._common import add_weights_args, load_source, progress_for_cli
+from resnet_studio.core.common.budget import memory_checks
 from resnet_studio.core.common.device import resolve_device
 
 
@@ -19,10 +20,14 @@ def add_parser(sub) -> None:
                    help="image files or folders (searched recursively)")
     add_weights_args(p)
     p.add_argument("--topk", "-k", type=int, default=5, help="classes per image (default 5)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=16,  # app.classify.BATCH_SIZE
+                   help="images decoded and classified at once (default 16)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--csv", metavar="FILE", help="also write image,rank,class,label,probability "
                                                  "(- : print only the CSV)")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help="load weights files and classify batches even when they look larger "
+                   "than the memory this machine has available")
 
 
 def run(args) -> int:
@@ -35,9 +40,10 @@ def run(args) -> int:
                          "checkpoint with --weights")
     if args.csv == "-" and args.json:
         raise ValueError("--csv - and --json both print to standard output; choose one")
-    result = classify_files(args.images, lambda: load_source(args), topk=args.topk,
-                            batch_size=args.batch_size, device=resolve_device(args.device),
-                            progress=progress_for_cli(quiet=args.json or args.csv == "-"))
+    with memory_checks(not args.no_memory_check):
+        result = classify_files(args.images, lambda: load_source(args), topk=args.topk,
+                                batch_size=args.batch_size, device=resolve_device(args.device),
+                                progress=progress_for_cli(quiet=args.json or args.csv == "-"))
     for f in result.failures:
         print(f"resnet-studio classify: skipped {f.path}: {f.reason}", file=sys.stderr)
     if not result.predictions:

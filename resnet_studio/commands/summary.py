@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from resnet_studio.core.common.budget import memory_checks
+
 
 def add_parser(sub) -> None:
+    from resnet_studio.core.inspect import MAX_BLOCKS  # no torch: the parser stays light
+
     p = sub.add_parser("summary", help="per-layer table and block graph of a model (no compute)")
     p.add_argument("model", help="a preset name (see `models`) or a spec .json file")
     p.add_argument("--input", help="input size C,H,W (default: the model's own, e.g. 3,224,224)")
@@ -13,6 +17,8 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the whole summary as JSON")
     p.add_argument("--csv", metavar="FILE",
                    help="also write the layer table as CSV (- : print only the CSV)")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help=f"inspect specs of more than {MAX_BLOCKS:,} blocks too (slow, large)")
 
 
 def run(args) -> int:
@@ -21,7 +27,8 @@ def run(args) -> int:
 
     if args.csv == "-" and args.json:
         raise ValueError("--csv - and --json both print to standard output; choose one")
-    summary = inspect_model(load_spec(args.model, args.plain), args.input)
+    with memory_checks(not args.no_memory_check):
+        summary = inspect_model(load_spec(args.model, args.plain), args.input)
     spec = summary.spec
     if args.csv:
         write_layers_csv(summary, Path(args.csv))

@@ -59,6 +59,9 @@ def add_parser(sub) -> None:
     p.add_argument("--name", help="a name for the run in `runs`")
     p.add_argument("--offline", action="store_true", help="never download datasets")
     p.add_argument("--no-store", action="store_true", help="do not record the run in `runs`")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help="train even when the estimated memory (model, batch, dataset) exceeds "
+                   "what this machine has available")
     p.add_argument("--json", action="store_true", help="print the final result as one JSON line")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -95,7 +98,8 @@ def build_request(args):
     from resnet_studio.app.training import TrainRequest
     from resnet_studio.core.training.resume import RESUME_OVERRIDES
 
-    common = dict(name=args.name, record=not args.no_store, download=not args.offline)
+    common = dict(name=args.name, record=not args.no_store, download=not args.offline,
+                  memory_check=not args.no_memory_check)
     if args.resume:
         if args.model:
             raise ValueError("give either MODEL or --resume CKPT (the checkpoint knows its "

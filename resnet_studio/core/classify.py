@@ -21,6 +21,7 @@ from PIL import Image
 
 from resnet_studio.core.common.progress import ProgressFn
 from resnet_studio.core.images import LoadedImage
+from resnet_studio.core.memory import check_inference_memory
 from resnet_studio.core.preprocess import (
     CIFAR10_CLASSES,
     DATASET_STATS,
@@ -79,7 +80,8 @@ def classify(source: ModelSource, images: Sequence[ImageLike], *, topk: int = 5,
 
     Batched; eval mode and inference mode; `progress(done, total, message)` after each batch;
     `should_stop()` before each batch: when it returns True the predictions made so far are
-    returned (fewer than `len(images)`). `device` moves `source.model` there first.
+    returned (fewer than `len(images)`). `device` moves `source.model` there first. A batch
+    whose activations cannot fit in the device's free memory is refused first (BudgetError).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -92,6 +94,8 @@ def classify(source: ModelSource, images: Sequence[ImageLike], *, topk: int = 5,
         dev = torch.device("cpu")
     categories = list(source.categories)
     total = len(images)
+    check_inference_memory(source.spec, source.preprocess.input_shape, min(batch_size, total),
+                           device=dev)
     out: list[Prediction] = []
     was_training = model.training
     model.eval()

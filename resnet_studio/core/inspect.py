@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from resnet_studio.core.spec import ArchSpec
+from resnet_studio.core.common.budget import HINT, BudgetError, checks_enabled
+from resnet_studio.core.spec import ArchSpec, SpecError
 from resnet_studio.core.summary import (
     BlockGraph,
     GraphEdge,
@@ -29,6 +30,23 @@ from resnet_studio.core.summary import (
 BLOCK_LABELS = {(False, "basic"): "BasicBlock", (False, "bottleneck"): "Bottleneck",
                 (True, "basic"): "PreActBasicBlock", (True, "bottleneck"): "PreActBottleneck"}
 STEM_LAYERS = ("conv1", "bn1", "relu", "maxpool")
+# Six to ten table rows per block: ResNet-1202's 600 blocks take 20 ms, 10,000 about half a
+# second; a typo'd 100,000 would take seconds and gigabytes before anything is shown.
+MAX_BLOCKS = 10_000
+
+
+class TooManyBlocks(SpecError, BudgetError):
+    """More blocks than the app inspects or builds (a SpecError on `layers` for the form)."""
+
+
+def check_size(spec: ArchSpec) -> None:
+    """Refuse a spec with more than MAX_BLOCKS blocks, at once (unless checks are off)."""
+    blocks = sum(spec.layers)
+    if blocks > MAX_BLOCKS and checks_enabled():
+        stages = f" ({' + '.join(f'{n:,}' for n in spec.layers)})" if len(spec.layers) > 1 else ""
+        raise TooManyBlocks("layers", f"{blocks:,} blocks{stages} are more than the "
+                            f"{MAX_BLOCKS:,} this app inspects and builds (ResNet-1202 has 600); "
+                            f"use fewer blocks per stage, or {HINT}")
 
 
 def check_input(spec: ArchSpec, input_shape: Shape) -> None:
@@ -140,6 +158,7 @@ def _block(walk: _Walk, spec: ArchSpec, x: Shape, planes: int, stride: int) -> t
 def summarize(spec: ArchSpec, input_shape: Shape | None = None) -> ModelSummary:
     """Per-layer table and block graph for `spec` at `input_shape` (C,H,W)."""
     spec.validate()
+    check_size(spec)
     input_shape = tuple(input_shape or spec.default_input)
     check_input(spec, input_shape)
     walk = _Walk(spec.norm)

@@ -59,6 +59,38 @@ def test_no_weights_are_loaded_when_no_image_loads(folder):
     assert result.predictions == [] and len(result.failures) == 2 and result.model == ""
 
 
+def test_a_folder_is_decoded_and_classified_one_batch_at_a_time(tmp_path, monkeypatch):
+    """However many files, no more than one batch of decoded images is alive at once."""
+    import weakref
+
+    from resnet_studio.core import classify as core_classify
+    from resnet_studio.core import images
+
+    for i in range(11):
+        Image.new("RGB", (40, 30), (20 * i, 0, 0)).save(tmp_path / f"img{i:02d}.png")
+    alive: set[int] = set()
+    load_image, classify = images.load_image, core_classify.classify
+
+    def counted_load(path, **kw):
+        image = load_image(path, **kw)
+        alive.add(id(image))
+        weakref.finalize(image, alive.discard, id(image))
+        return image
+
+    batches = []
+
+    def spy(source, batch, **kw):
+        batches.append((len(batch), len(alive)))
+        return classify(source, batch, **kw)
+
+    monkeypatch.setattr(images, "load_image", counted_load)
+    monkeypatch.setattr(core_classify, "classify", spy)
+    result = classify_files([tmp_path], random_source("resnet20"), batch_size=4)
+    assert batches == [(4, 4), (4, 4), (3, 3)]
+    assert [p.name for p in result.predictions] == [f"img{i:02d}.png" for i in range(11)]
+    assert [p.index for p in result.predictions] == list(range(11))
+
+
 def test_the_window_batches_give_what_the_command_gives(folder):
     """The tab loads in steps and classifies in batches from the shared cache; `classify`
     decodes and classifies files: the same files give the same predictions."""

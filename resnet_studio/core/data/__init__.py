@@ -28,6 +28,11 @@ from resnet_studio.core.data.dataset import (
     resize_data,
 )
 from resnet_studio.core.data.folder import DEFAULT_FOLDER_SIZE, IMAGE_SUFFIXES, load_image_folder
+from resnet_studio.core.data.footprint import (
+    DatasetFootprint,
+    check_dataset_memory,
+    dataset_footprint,
+)
 from resnet_studio.core.data.mnist import load_mnist
 from resnet_studio.core.data.synthetic import (
     GLYPH,
@@ -80,6 +85,7 @@ def load_dataset(name: str, *, val_fraction: float = 0.1, image_size: int | None
     if kind == "imagefolder":
         return load_image_folder(rest, val_fraction=val_fraction,
                                  image_size=image_size or DEFAULT_FOLDER_SIZE, progress=progress)
+    check_dataset_memory(dataset_footprint(name, image_size))
     root = Path(root) if root is not None else _datasets_dir()
     if kind in ("cifar10", "cifar100"):
         data = load_cifar(kind, root, val_fraction=val_fraction, download=download,
@@ -99,7 +105,8 @@ def _datasets_dir() -> Path:
 
 
 __all__ = ["BUILTIN", "DEFAULT_FOLDER_SIZE", "GLYPH", "IMAGE_SUFFIXES", "DatasetError",
-           "DatasetInfo", "DatasetUnavailable", "ImageData", "SyntheticOptions", "TensorBatches",
+           "DatasetFootprint", "DatasetInfo", "DatasetUnavailable", "ImageData",
+           "SyntheticOptions", "TensorBatches", "check_dataset_memory", "dataset_footprint",
            "dataset_names", "epoch_seed", "load_cifar", "load_dataset", "load_image_folder",
            "load_mnist", "load_synthetic", "make_synthetic", "parse_dataset", "resize_data",
            "synthetic_glyphs"]

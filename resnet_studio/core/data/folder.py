@@ -10,6 +10,7 @@ import torch
 
 from resnet_studio.core.common.progress import ProgressFn
 from resnet_studio.core.data.dataset import DatasetError, DatasetInfo, ImageData, channel_stats
+from resnet_studio.core.data.footprint import FOLDER_COPIES, DatasetFootprint, check_dataset_memory
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm")
@@ -48,6 +49,8 @@ def load_image_folder(path: str | Path, *, val_fraction: float = 0.1,
             f"({IMAGE_SUFFIXES[0]}, {IMAGE_SUFFIXES[1]}, ...); found {len(listing)}"
             + (f" (empty: {', '.join(empty[:5])})" if empty else ""))
     total = sum(len(v) for v in listing.values())
+    check_dataset_memory(DatasetFootprint(f"imagefolder:{root}", 3, image_size, len(listing),
+                                          total, copies=FOLDER_COPIES))
     images: list[np.ndarray] = []
     labels: list[int] = []
     skipped: list[str] = []

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from resnet_studio.core.data.dataset import DatasetError, DatasetInfo, ImageData, channel_stats
+from resnet_studio.core.data.footprint import check_dataset_memory, dataset_footprint
 
 # How the synthetic images are drawn (units: fractions of the image side). Each class is a small
 # set of "glyphs" (a few strokes each, like hand-made letters); every image is one glyph of its
@@ -33,6 +34,7 @@ GLYPH = dict(
     contrast=(0.25, 0.5),  # ink brightness above the background
     noise=0.08,  # pixel noise (std)
 )
+SYNTHETIC_CHUNK_PIXELS = 1 << 20  # image pixels drawn at once (about 100 MB of temporaries)
 
 
 @dataclass(frozen=True)
@@ -106,33 +108,49 @@ def make_synthetic(n: int, *, classes: int = 10, size: int = 16, channels: int =
     extra = rng.uniform(0.0, 1.0, size=(n, K, 2, 2)).astype(f32)
     extra[:, :, 1] = extra[:, :, 0] + 0.5 * (extra[:, :, 1] - extra[:, :, 0])
     ends = np.concatenate([pts, extra], 1)  # n, S+K, 2 ends, xy
-    # distance of every pixel centre to every stroke (segment)
+    width = rng.uniform(*g["width"], size=(n, 1, 1, 1)).astype(f32)
+    weight = np.ones((n, S + K), f32)
+    weight[:, S:] = rng.uniform(*g["distractor_ink"], size=(n, K))
+    # colours: a random background, ink brighter by a random amount with a random tint
+    bg = rng.uniform(0.1, 0.6, size=(n, channels)).astype(f32)
+    fg = bg + rng.uniform(*g["contrast"], size=(n, 1)) * rng.uniform(0.6, 1.4, size=(n, channels))
+    tint = (fg - bg).astype(f32)
+    # the pixels a chunk of images at a time: the per-stroke distance maps are 20 bytes a pixel
+    # and several are alive at once; the pixel noise is drawn last, chunk after chunk, which
+    # draws the same numbers as one call for all (so the images do not depend on the chunking)
+    x = np.empty((n, channels, size, size), np.uint8)
+    step = max(1, SYNTHETIC_CHUNK_PIXELS // (size * size))
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        ink = _ink(ends[a:b], width[a:b], weight[a:b], size)
+        img = bg[a:b, :, None, None] + tint[a:b, :, None, None] * ink[:, None]
+        img += rng.normal(0, g["noise"], size=img.shape).astype(f32)
+        x[a:b] = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+    return x, y.astype(np.int64)
+
+
+def _ink(ends: np.ndarray, width: np.ndarray, weight: np.ndarray, size: int) -> np.ndarray:
+    """n x H x W ink of the strokes `ends` (n, strokes, 2 ends, xy): anti-aliased, the
+    strongest stroke at each pixel."""
+    f32 = np.float32
     coords = (np.arange(size, dtype=f32) + 0.5) / size
     px = coords[None, None, None, :]
     py = coords[None, None, :, None]
+    # distance of every pixel centre to every stroke (segment)
     ax, ay = ends[:, :, 0, 0, None, None], ends[:, :, 0, 1, None, None]
     vx = ends[:, :, 1, 0, None, None] - ax
     vy = ends[:, :, 1, 1, None, None] - ay
     t = np.clip(((px - ax) * vx + (py - ay) * vy) / (vx * vx + vy * vy + 1e-6), 0.0, 1.0)
     dist = np.sqrt((px - ax - t * vx) ** 2 + (py - ay - t * vy) ** 2)
-    width = rng.uniform(*g["width"], size=(n, 1, 1, 1)).astype(f32)
-    ink = np.clip(1.5 - dist / width, 0.0, 1.0)  # anti-aliased strokes
-    weight = np.ones((n, S + K), f32)
-    weight[:, S:] = rng.uniform(*g["distractor_ink"], size=(n, K))
-    ink = (ink * weight[:, :, None, None]).max(1)  # n, H, W
-    # colours: a random background, ink brighter by a random amount with a random tint
-    bg = rng.uniform(0.1, 0.6, size=(n, channels)).astype(f32)
-    fg = bg + rng.uniform(*g["contrast"], size=(n, 1)) * rng.uniform(0.6, 1.4, size=(n, channels))
-    img = bg[:, :, None, None] + (fg - bg).astype(f32)[:, :, None, None] * ink[:, None]
-    img += rng.normal(0, g["noise"], size=img.shape).astype(f32)
-    x = np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
-    return x, y.astype(np.int64)
+    ink = np.clip(1.5 - dist / width, 0.0, 1.0)
+    return (ink * weight[:, :, None, None]).max(1)
 
 
 def load_synthetic(options: str = "", image_size: int | None = None) -> ImageData:
     opts = SyntheticOptions.parse(options)
     if image_size:
         opts = replace(opts, size=int(image_size)).check()
+    check_dataset_memory(dataset_footprint(opts.to_string()))
     kw = dict(classes=opts.classes, size=opts.size, channels=opts.channels, seed=opts.seed)
     tx, ty = make_synthetic(opts.train, split="train", **kw)
     vx, vy = make_synthetic(opts.val, split="val", **kw)

@@ -34,6 +34,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from resnet_studio.core.common import schema
+from resnet_studio.core.common.budget import BudgetError, check_weights_file
 from resnet_studio.core.common.files import replacing, write_text_atomic
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.config import TrainConfig
@@ -292,7 +293,10 @@ def _load_tensors(sidecar: Path, name: str, device: str) -> dict[str, torch.Tens
     """A safetensors file the sidecar names; a FIFO or a device there is refused unopened."""
     try:
         path = schema.check_regular_file(sidecar.parent / name, "checkpoint tensor")
+        check_weights_file(path)  # larger than the free memory: refused before reading
         return load_file(path, device=device)
+    except BudgetError:
+        raise
     except OSError as e:
         raise CheckpointError(errno.EIO, f"checkpoint {sidecar} is incomplete: {e}") from None
     except Exception as e:  # safetensors raises its own error type for damaged files

@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 
 from resnet_studio.core.common import schema
+from resnet_studio.core.common.budget import BudgetError, check_weights_file
+from resnet_studio.core.memory import check_model_memory
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.preprocess import preprocess_for_dataset
 from resnet_studio.core.spec import ArchSpec
@@ -61,7 +63,11 @@ def _read_app_checkpoint(p: Path) -> tuple[ArchSpec, dict[str, torch.Tensor], di
             sidecar = ckpt.find_checkpoint(p)
             weights_file = p if p.suffix == ".safetensors" else sidecar.parent / doc["weights"]
         spec = ArchSpec.from_dict(doc["spec"])
+        check_model_memory(spec)
+        check_weights_file(weights_file)
         state = load_file(schema.check_regular_file(weights_file, "weights"), device="cpu")
+    except BudgetError:
+        raise
     except (OSError, KeyError, ValueError) as e:
         raise source.WeightsError(f"cannot read checkpoint {p}: {e}") from None
     except Exception as e:  # noqa: BLE001 - safetensors raises its own type for damaged files

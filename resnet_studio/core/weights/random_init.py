@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from resnet_studio.core.memory import check_model_memory
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.weights.source import (
@@ -18,6 +19,7 @@ from resnet_studio.core.weights.source import (
 def random_source(spec: ArchSpec | str, *, seed: int | None = 0) -> ModelSource:
     """Freshly initialised weights (torchvision's init), reproducible for a given seed."""
     spec = resolve_spec(spec)
+    check_model_memory(spec)
     with torch.random.fork_rng(devices=[]):
         if seed is not None:
             torch.manual_seed(seed)

@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from resnet_studio.core.common.budget import check_weights_file
+from resnet_studio.core.memory import check_model_memory
 from resnet_studio.core.models.builder import build_model
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.weights.source import (
@@ -126,10 +128,12 @@ def unwrap_state_dict(obj: Any) -> StateDictFile:
 
 
 def read_state_dict(path: str | Path) -> StateDictFile:
-    """A state_dict from .pt/.pth (weights_only) or .safetensors, unwrapped."""
+    """A state_dict from .pt/.pth (weights_only) or .safetensors, unwrapped. A file that would
+    inflate beyond the available memory, or a zip bomb, is refused first (BudgetError)."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise WeightsError(f"no such weights file: {p}")
+    check_weights_file(p)  # what it would inflate to, before torch or safetensors reads it
     if p.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -239,6 +243,7 @@ def load_state_dict_file(path: str | Path, model: str | ArchSpec, *,
     """
     p = Path(path).expanduser()
     spec = resolve_spec(model)
+    check_model_memory(spec)
     found = read_state_dict(p)
     state = found.tensors
     report = compare_state(build_model(spec, "meta").state_dict(), state)
