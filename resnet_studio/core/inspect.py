@@ -30,9 +30,10 @@ from resnet_studio.core.summary import (
 BLOCK_LABELS = {(False, "basic"): "BasicBlock", (False, "bottleneck"): "Bottleneck",
                 (True, "basic"): "PreActBasicBlock", (True, "bottleneck"): "PreActBottleneck"}
 STEM_LAYERS = ("conv1", "bn1", "relu", "maxpool")
-# Six to ten table rows per block: ResNet-1202's 600 blocks take 20 ms, 10,000 about half a
-# second; a typo'd 100,000 would take seconds and gigabytes before anything is shown.
-MAX_BLOCKS = 10_000
+# Six to ten table rows per block: ResNet-1202's 600 blocks take 20 ms. A spec allows 1,000
+# blocks per stage (6,000 in all, core/spec.py LIMITS); past five ResNet-1202s the user says
+# they mean it (--no-memory-check), as building and training such a net takes gigabytes.
+MAX_BLOCKS = 3_000
 
 
 class TooManyBlocks(SpecError, BudgetError):
