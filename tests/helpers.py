@@ -7,3 +7,15 @@ TINY = ArchSpec(name="tiny", layers=(1, 1, 1), widths=(8, 16, 32), stem="cifar",
                 num_classes=10)
 TINY_DATA = "synthetic:size=8,train=256,val=64"
 SMALL_DATA = "synthetic:size=8,train=128,val=32"
+
+
+def files(folder) -> dict[str, bytes]:
+    """Every file directly in `folder` by name, with its exact bytes (before/after checks)."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def backup_in(folder):
+    """The one damaged run store moved aside in `folder` (not its -wal/-shm)."""
+    [backup] = [p for p in folder.glob("runs.sqlite.damaged-*")
+                if not p.name.endswith(("-wal", "-shm", "-journal"))]
+    return backup

@@ -72,13 +72,18 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 def _install_excepthook(window) -> None:
-    """An unexpected error shows a message and keeps the app (and the user's work) up."""
+    """An error that escapes a slot (outside any Job or session) goes through the same boundary
+    as the command line: a user error is its sentence; a bug writes its crash log and the box
+    names it. The app (and the user's work) stays up."""
 
     def hook(exc_type, exc, tb):
+        from resnet_studio.app.errors import describe_failure, is_expected
+
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         print(text, file=sys.stderr)
-        box = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
-                          str(exc) or exc_type.__name__, parent=window)
+        box = QMessageBox(QMessageBox.Icon.Warning if is_expected(exc) else QMessageBox.Icon.Critical,
+                          "Could not do that" if is_expected(exc) else "Unexpected error",
+                          describe_failure(exc), parent=window)
         box.setDetailedText(text)
         box.exec()
 

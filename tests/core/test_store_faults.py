@@ -18,6 +18,7 @@ from resnet_studio.core.common.sqlite_store import (
 )
 from resnet_studio.core.experiments import ExperimentStore
 from resnet_studio.core.training.store import RUN_TABLES, RunStore
+from tests.helpers import backup_in, files
 
 RUN = "20260101-000000-aaaa"
 
@@ -30,17 +31,6 @@ def make_store(path, runs=(RUN,)):
                              spec={}, config={}, status="finished")
             store.add_metrics(run_id, [(10, "train/loss", 2.0), (20, "train/loss", 1.5)])
     return files(path.parent)
-
-
-def files(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def backup_in(folder):
-    """The one damaged store moved aside in `folder` (not its -wal/-shm)."""
-    [backup] = [p for p in folder.glob("runs.sqlite.damaged-*")
-                if not p.name.endswith(("-wal", "-shm", "-journal"))]
-    return backup
 
 
 def simulate_read_only(monkeypatch, reason="simulated: the disk is mounted read-only"):

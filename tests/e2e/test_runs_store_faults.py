@@ -15,6 +15,7 @@ import pytest
 from resnet_studio.cli import main
 from resnet_studio.core.common import sqlite_store
 from resnet_studio.core.training.store import RunStore
+from tests.helpers import backup_in, files
 
 RUN = "20260101-000000-aaaa"
 READ_ONLY_NOTE = ("the run store is read-only: simulated: the disk is mounted read-only; "
@@ -34,17 +35,6 @@ def store_path(home):
                          status="finished")
         store.add_metrics(RUN, [(10, "train/loss", 2.0), (20, "train/loss", 1.5)])
     return path
-
-
-def files(folder):
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
-
-
-def backup_in(folder):
-    """The one damaged store moved aside in `folder` (not its -wal/-shm)."""
-    [backup] = [p for p in folder.glob("runs.sqlite.damaged-*")
-                if not p.name.endswith(("-wal", "-shm", "-journal"))]
-    return backup
 
 
 def cli(capsys, *args):

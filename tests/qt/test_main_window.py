@@ -211,3 +211,31 @@ app.exec()
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     # 600 blocks of 6 calls (conv, BN, ReLU, conv, BN, ReLU), the stem's 3, two zero-pads, the head's 2
     assert out.stdout.split() == ["19421274", "3607", "False"], out.stderr
+
+
+def test_an_error_escaping_a_slot_goes_through_the_error_boundary(window, monkeypatch):
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from resnet_studio.core.common.paths import data_dir
+    from resnet_studio.qt.app import _install_excepthook
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.windowTitle(),
+                                                                       box.text())))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    _install_excepthook(window(remember=False))
+    try:
+        raise ValueError("that spec has no stages")
+    except ValueError as e:
+        sys.excepthook(type(e), e, e.__traceback__)
+    try:
+        raise ZeroDivisionError("division by zero")  # a bug, not the user's doing
+    except ZeroDivisionError as e:
+        sys.excepthook(type(e), e, e.__traceback__)
+    assert shown[0] == ("Could not do that", "that spec has no stages")
+    title, text = shown[1]
+    [log] = (data_dir() / "logs").glob("crash-*.log")
+    assert title == "Unexpected error" and text.startswith("internal error: ZeroDivisionError")
+    assert str(log) in text and "ZeroDivisionError: division by zero" in log.read_text()
