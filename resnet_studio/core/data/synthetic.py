@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from resnet_studio.core.data.dataset import DatasetError, DatasetInfo, ImageData, channel_stats
-from resnet_studio.core.data.footprint import check_dataset_memory, dataset_footprint
 
 # How the synthetic images are drawn (units: fractions of the image side). Each class is a small
 # set of "glyphs" (a few strokes each, like hand-made letters); every image is one glyph of its
@@ -150,7 +149,6 @@ def load_synthetic(options: str = "", image_size: int | None = None) -> ImageDat
     opts = SyntheticOptions.parse(options)
     if image_size:
         opts = replace(opts, size=int(image_size)).check()
-    check_dataset_memory(dataset_footprint(opts.to_string()))
     kw = dict(classes=opts.classes, size=opts.size, channels=opts.channels, seed=opts.seed)
     tx, ty = make_synthetic(opts.train, split="train", **kw)
     vx, vy = make_synthetic(opts.val, split="val", **kw)
