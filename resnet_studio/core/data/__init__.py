@@ -81,7 +81,8 @@ def load_dataset(name: str, *, val_fraction: float = 0.1, image_size: int | None
     if not 0.0 <= val_fraction < 1.0:
         raise DatasetError(f"val_fraction must be in [0, 1), got {val_fraction}")
     if kind == "synthetic":
-        check_dataset_memory(dataset_footprint(name, image_size))  # before generating it
+        canonical = SyntheticOptions.parse(rest).to_string()  # every option named in messages
+        check_dataset_memory(dataset_footprint(canonical, image_size))  # before generating it
         return load_synthetic(rest, image_size=image_size)
     if kind == "imagefolder":
         return load_image_folder(rest, val_fraction=val_fraction,
