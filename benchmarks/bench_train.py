@@ -171,6 +171,13 @@ def gui_overhead() -> None:
         data = in_worker(_data)
         chosen = in_worker(lambda: speed.choose(_spec(data), _config(), torch.device("cpu"),
                                                 (3, 32, 32)))
+        # As a user does: the Train tab is open and drawn before Start. A run started within
+        # the first second of the tab's first paint trains ~2.5x slower for its whole length
+        # (measured; cause not found, see the stop note of issue 11); the warm-up round would
+        # absorb it, this keeps it out of the figure explicitly.
+        window.show_tab("train")
+        settle = time.perf_counter()
+        wait_until(lambda: time.perf_counter() - settle > 2, 10)
         settings: list[str] = []
 
         def gui() -> float:
