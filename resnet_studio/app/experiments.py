@@ -30,6 +30,7 @@ from resnet_studio.core.experiments import (
     check_depth,
     get_experiment_preset,
     grid_cells,
+    make_spec,
     normalize_variant,
 )
 from resnet_studio.core.training.config import TrainConfig
@@ -107,8 +108,19 @@ class ExperimentPlan:
         return cls(name=(name or "").strip() or default_name(cells), cells=cells,
                    config=config.validate(), preset=p.key if preset else "")
 
+    def check_memory(self) -> None:
+        """BudgetError when a run of the plan cannot fit in memory (model, batch and dataset,
+        core.memory), before anything is stored; every run shares the schedule and dataset,
+        so each model of the grid is checked once, the largest first."""
+        from resnet_studio.core.memory import check_training_memory
+
+        for depth, variant in sorted({(c[0], c[1]) for c in self.cells}, reverse=True):
+            check_training_memory(make_spec(depth, variant), self.config)
+
     def create(self, store: ExperimentStore) -> Experiment:
-        """Store the plan as a new experiment (every run pending)."""
+        """Store the plan as a new experiment (every run pending), once its largest run fits
+        in memory (`check_memory`; off inside `budget.memory_checks(False)`)."""
+        self.check_memory()
         return store.create(self.name, self.cells, self.config, preset=self.preset)
 
 

@@ -38,6 +38,9 @@ def add_parser(sub) -> None:
                    "once per model family on this machine; 1 is often faster for these small "
                    "nets on a busy machine)")
     p.add_argument("--name", help="a name for the experiment")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help="create the experiment even when a run's estimated memory (model, "
+                   "batch, dataset) exceeds what this machine has available")
     p.add_argument("--resume", metavar="ID", help="run what is missing of a stored experiment "
                    "(an id, a unique prefix or 'last')")
     p.add_argument("--list", action="store_true", help="list the stored experiments")
@@ -135,6 +138,7 @@ def run(args) -> int:
     from resnet_studio.app.experiments import describe_experiment, experiments_json
     from resnet_studio.app.runs import remove_interrupted_writes
     from resnet_studio.commands._common import stop_on_ctrl_c, stopped_exit_code
+    from resnet_studio.core.common.budget import memory_checks
     from resnet_studio.core.experiments import ExperimentRunner, ExperimentStore
 
     if args.threads is not None and args.threads < 1:
@@ -164,7 +168,8 @@ def run(args) -> int:
                 raise ValueError("--resume continues a stored experiment as it was set up; "
                                  "drop the grid and schedule flags")
         else:
-            exp = plan_from_args(args).create(store)
+            with memory_checks(not args.no_memory_check):
+                exp = plan_from_args(args).create(store)
         remove_interrupted_writes()
         print(f"experiment {exp.id}: {len(exp.missing())} run(s) to do", file=sys.stderr)
         runner = ExperimentRunner(store, exp.id, concurrency=args.concurrency,

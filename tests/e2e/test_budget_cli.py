@@ -160,3 +160,20 @@ def test_classify_refuses_a_batch_that_cannot_be_decoded(tmp_path, capsys, avail
     assert main(["classify", str(tmp_path), "--model", "resnet20", "--weights", "random",
                  "--json", "--no-memory-check"]) == 0
     assert len(json.loads(capsys.readouterr().out)["predictions"]) == 3
+
+
+# -- sweep: the plan's largest run is checked before the experiment is stored ---------------
+
+def test_sweep_that_cannot_fit_is_refused_before_anything_is_stored(capsys, available):
+    from resnet_studio.core.experiments import ExperimentStore
+
+    available(1 * MB)
+    argv = ["sweep", "--depths", "20,56", "--variants", "plain,resnet", "--steps", "2",
+            "--dataset", TINY_DATA]
+    err = _refused(capsys, argv)
+    assert "training resnet56 at batch 64 on synthetic:size=8" in err  # the deepest first
+    assert "this machine has 1.0 MB" in err
+    with ExperimentStore() as store:
+        assert store.list() == []  # nothing stored: a refused plan leaves no pending runs
+    available(2_000 * MB)  # the same plan fits a larger machine; the flag needs no memory
+    assert main([*argv, "--no-memory-check", "--json"]) == 0

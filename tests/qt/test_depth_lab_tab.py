@@ -216,3 +216,14 @@ def test_qt_setters_do_not_leak_references_to_none(tab):
     for _ in range(100_000):
         tab.controls.progress.setFormat("x")
     assert sys.getrefcount(None) >= before - 100
+
+
+def test_a_grid_too_big_for_this_machine_is_refused_in_the_tab(tab, monkeypatch):
+    from resnet_studio.core.common import budget
+
+    monkeypatch.setattr(budget, "available_memory", lambda: 1_000_000)  # 1 MB
+    _tiny_grid(tab)
+    assert tab.run_experiment() is None and not tab.is_running()
+    assert tab.state.store.list() == []  # nothing stored, nothing pending
+    message = tab.controls.message.text()
+    assert message.startswith("training resnet14 at batch") and "1.0 MB available" in message

@@ -92,7 +92,7 @@ class DepthLabTab(TabWidget):
         self.form.save(self.context.settings)
         try:
             exp = self.state.create(plan)
-        except OSError as e:  # a read-only or busy store
+        except (OSError, ValueError) as e:  # a read-only or busy store; a run too big to fit
             self.controls.show_message(describe_error(e), error=True)
             return None
         self._start(exp)
