@@ -149,3 +149,20 @@ def test_a_run_resumed_the_moment_the_last_one_ends_still_ticks(tab, qtbot):
     with qtbot.waitSignal(tab.session.finished, timeout=60_000):
         tab.stop()
     assert tab.state.run_id == run_id and tab.state.result.status == "stopped"
+
+
+def test_a_run_too_big_for_memory_is_refused_unless_the_check_is_off(tab, qtbot, monkeypatch):
+    from resnet_studio.core.common import budget
+
+    monkeypatch.setattr(budget, "available_memory", lambda: 1_000_000)  # 1 MB free
+    tab.form.set_value(tiny_config(steps=10))
+    assert tab.form.memory_check.isChecked()  # on by default
+    with qtbot.waitSignal(tab.session.failed, timeout=60_000) as blocker:
+        assert tab.start()
+    assert blocker.args[0].startswith("training tiny at batch ")
+    assert "1.0 MB available" in blocker.args[0] and tab.state.message_is_error
+    qtbot.waitUntil(tab.start_button.isEnabled, timeout=10_000)
+    tab.form.memory_check.setChecked(False)  # the user means it: the tiny net trains anyway
+    with qtbot.waitSignal(tab.session.finished, timeout=120_000) as blocker:
+        assert tab.start()
+    assert blocker.args[0].status == "finished" and blocker.args[0].steps == 10

@@ -99,6 +99,11 @@ class TrainForm(QWidget):
         self.threads.setToolTip("CPU threads for the run. Auto: measured with the memory layout "
                                 "(on a busy machine one thread can be much faster)")
         self.compile = QCheckBox("torch.compile")
+        # not part of the config: whether the run is refused up front when the model, batch and
+        # dataset look larger than the free memory (TrainRequest.memory_check); on each start
+        self.memory_check = QCheckBox("Check memory before training", checked=True)
+        self.memory_check.setToolTip("Refuse a run whose estimated memory (model, gradients, "
+                                     "optimizer, activations, dataset) exceeds what is free")
         self.eval_every = _spin(0, 1_000_000, 50)
         self.checkpoint_every = _spin(0, 1_000_000, 500)
         self.error = QLabel(wordWrap=True)
@@ -114,7 +119,7 @@ class TrainForm(QWidget):
                 ("Weight decay", self.weight_decay), ("Schedule", self.schedule),
                 ("Warm-up steps", self.warmup), ("Seed", self.seed), ("Device", self.device),
                 ("Mixed precision", self.amp), ("channels_last", self.channels_last),
-                ("CPU threads", self.threads), ("", self.compile),
+                ("CPU threads", self.threads), ("", self.compile), ("", self.memory_check),
                 ("Validate every", self.eval_every),
                 ("Checkpoint every", self.checkpoint_every)]:
             form.addRow(label, widget)

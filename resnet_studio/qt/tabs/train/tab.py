@@ -135,7 +135,8 @@ class TrainTab(TabWidget):
         self._save_form()
         self.state.begin(config.steps)
         self._begin(TrainRequest(spec=self.spec, config=config,
-                                 store_path=self.context.store_path))
+                                 store_path=self.context.store_path,
+                                 memory_check=self.form.memory_check.isChecked()))
         return True
 
     def resume_run(self, run_id: str) -> bool:
