@@ -49,16 +49,20 @@ class TrainingSession(QueueSession):
     statusChanged = Signal(str, str)  # status, message
     dataProgress = Signal(int, int, str)
     finished = Signal(object)  # TrainResult
+    noticed = Signal(str)  # about the run store: a damaged one was moved aside (names the backup)
 
     SIGNALS = {"started": "started", "log": "logged", "eval": "evaluated",
                "checkpoint": "checkpointed", "status": "statusChanged", "data": "dataProgress",
-               "finished": "finished"}
+               "finished": "finished", "notice": "noticed"}
 
     def start(self, request: TrainRequest) -> None:
         def build(post):
             from resnet_studio.app.training import TrainingRun
 
-            return TrainingRun.build(request, [_posting_callback(post)])
+            run = TrainingRun.build(request, [_posting_callback(post)])
+            if run.store is not None and run.store.notice:
+                post("notice", run.store.notice)
+            return run
 
         self._run(build, lambda run: run.run())
 

@@ -103,6 +103,7 @@ class TrainTab(TabWidget):
         self.session.bind(started=self._started, logged=self._logged, evaluated=self._evaluated,
                           statusChanged=self._status, dataProgress=self._data_progress,
                           finished=self._finished, failed=self._failed,
+                          noticed=self._noticed,
                           runningChanged=self._running_changed)
         self.runs.overlayToggled.connect(self._overlay)
         self.runs.resumeRequested.connect(self.resume_run)
@@ -193,6 +194,11 @@ class TrainTab(TabWidget):
         self.runs.select_run(run_id)
         self.statusMessage.emit(f"Training {self.spec.name if self.spec else ''} · run {run_id} "
                                 f"· {speed}")
+
+    def _noticed(self, message: str) -> None:
+        """The run store was damaged and moved aside: the tab's message line says where."""
+        self.state.say(message)
+        self._render()
 
     def _logged(self, logs: list) -> None:
         self.state.logged(logs)
