@@ -101,7 +101,7 @@ class TrainForm(QWidget):
         self.compile = QCheckBox("torch.compile")
         # not part of the config: whether the run is refused up front when the model, batch and
         # dataset look larger than the free memory (TrainRequest.memory_check); on each start
-        self.memory_check = QCheckBox("Check memory before training", checked=True)
+        self.memory_check = QCheckBox("Check memory first", checked=True)
         self.memory_check.setToolTip("Refuse a run whose estimated memory (model, gradients, "
                                      "optimizer, activations, dataset) exceeds what is free")
         self.eval_every = _spin(0, 1_000_000, 50)
