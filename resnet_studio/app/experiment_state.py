@@ -76,8 +76,9 @@ class ExperimentState:
         return self.show(self.store.get(ref))
 
     def create(self, plan: ExperimentPlan) -> Experiment:
-        """Store a plan as a new experiment and show it."""
-        return self.show(plan.create(self.store))
+        """Store a plan as a new experiment and show it. Called on the GUI thread: the memory
+        check asks no GPU for its free memory (a first CUDA call would freeze the window)."""
+        return self.show(plan.create(self.store, query_device=False))
 
     def delete(self, ref: str) -> None:
         """Delete a stored experiment and its runs (with their checkpoints)."""

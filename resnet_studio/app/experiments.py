@@ -108,19 +108,21 @@ class ExperimentPlan:
         return cls(name=(name or "").strip() or default_name(cells), cells=cells,
                    config=config.validate(), preset=p.key if preset else "")
 
-    def check_memory(self) -> None:
+    def check_memory(self, *, query_device: bool = True) -> None:
         """BudgetError when a run of the plan cannot fit in memory (model, batch and dataset,
         core.memory), before anything is stored; every run shares the schedule and dataset,
-        so each model of the grid is checked once, the largest first."""
+        so each model of the grid is checked once, the largest first. `query_device=False`:
+        the machine's memory only (no CUDA context on the GUI thread)."""
         from resnet_studio.core.memory import check_training_memory
 
         for depth, variant in sorted({(c[0], c[1]) for c in self.cells}, reverse=True):
-            check_training_memory(make_spec(depth, variant), self.config)
+            check_training_memory(make_spec(depth, variant), self.config,
+                                  query_device=query_device)
 
-    def create(self, store: ExperimentStore) -> Experiment:
+    def create(self, store: ExperimentStore, *, query_device: bool = True) -> Experiment:
         """Store the plan as a new experiment (every run pending), once its largest run fits
         in memory (`check_memory`; off inside `budget.memory_checks(False)`)."""
-        self.check_memory()
+        self.check_memory(query_device=query_device)
         return store.create(self.name, self.cells, self.config, preset=self.preset)
 
 

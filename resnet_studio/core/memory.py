@@ -102,11 +102,16 @@ def device_memory(device: Any) -> tuple[int | None, str]:
     return budget.available_memory(), "this machine"
 
 
-def check_training_memory(spec: ArchSpec, config: TrainConfig) -> MemoryEstimate | None:
+def check_training_memory(spec: ArchSpec, config: TrainConfig, *,
+                          query_device: bool = True) -> MemoryEstimate | None:
     """BudgetError if training `spec` under `config` cannot fit: the model's step on the
     config's device, the dataset (known from its name) in the machine's memory. Returns the
     estimate; None when checks are off, or when the trainer refuses the run with a better
-    message (an input too small for the model, a batch larger than the dataset)."""
+    message (an input too small for the model, a batch larger than the dataset).
+    `query_device=False` checks against the machine's memory alone, as for the CPU: no CUDA
+    context is made (for the GUI thread, where a first CUDA call freezes the window)."""
+    from torch import device as torch_device
+
     from resnet_studio.core.data.footprint import dataset_footprint
     from resnet_studio.core.inspect import summarize
     from resnet_studio.core.training.runtime import resolve_device
@@ -127,7 +132,7 @@ def check_training_memory(spec: ArchSpec, config: TrainConfig) -> MemoryEstimate
     estimate = replace(model, data=data.peak_bytes())
     what = f"training {spec.name} at batch {config.batch_size:,} on {config.dataset}"
     advice = "Use a smaller model, batch or dataset"
-    device = resolve_device(config.device)
+    device = resolve_device(config.device) if query_device else torch_device("cpu")
     free, where = device_memory(device)
     if device.type != "cuda":
         budget.check_memory(what, estimate.total, estimate.parts(), limit=free, advice=advice)

@@ -121,3 +121,19 @@ def test_declared_sizes_over_the_budget_are_refused_and_real_weights_pass(tmp_pa
         check_weights_file(legacy, limit=3 * MB)
     with memory_checks(False):
         check_weights_file(weights, limit=1)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_the_gui_threads_check_asks_no_device(monkeypatch):
+    from resnet_studio.core import memory
+    from resnet_studio.core.training.config import ConfigError, TrainConfig
+
+    asked = []
+    monkeypatch.setattr(memory, "device_memory",
+                        lambda device: asked.append(device.type) or (10**12, "this machine"))
+    config = TrainConfig(dataset="synthetic:size=8,train=64,val=16", batch_size=16,
+                         device="cuda")
+    with pytest.raises(ConfigError, match="CUDA is not available"):  # the device is resolved
+        memory.check_training_memory(get_spec("resnet20"), config)
+    estimate = memory.check_training_memory(get_spec("resnet20"), config, query_device=False)
+    assert asked == ["cpu"] and estimate is not None and estimate.total > 0
