@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench bench-gpu lint screenshot clean
+.PHONY: run test bench bench-gpu lint screenshot dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ResNet Studio needs Python >= 3.10 (set PYTHON=python3.x)")'
@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
+# resnet-studio checks the system libraries Qt's window needs first and names any missing.
 run: $(STAMP)
 	$(BIN)/resnet-studio
 
@@ -42,5 +43,9 @@ lint: $(STAMP)
 screenshot: $(STAMP)
 	$(BIN)/resnet-studio gui --model resnet56 --screenshot assets/screenshot.png
 
+# A wheel and an sdist in dist/, built offline with the venv's setuptools (the dev extra's).
+dist: $(STAMP)
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

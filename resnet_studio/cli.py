@@ -15,7 +15,7 @@ from resnet_studio import __version__
 from resnet_studio.app.errors import describe_error, describe_failure, is_expected
 
 COMMANDS = ("models", "summary", "train", "runs", "sweep", "classify", "features",
-            "gradients", "lesion", "attribute")
+            "gradients", "lesion", "attribute", "export", "install-desktop")
 
 
 def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
@@ -26,8 +26,13 @@ def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParse
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_gui_parser(sub)
     for name in commands:
-        importlib.import_module(f"resnet_studio.commands.{name}").add_parser(sub)
+        _command_module(name).add_parser(sub)
     return parser
+
+
+def _command_module(name: str):
+    """commands/<name>.py; a dash in a command's name is an underscore in its module's."""
+    return importlib.import_module(f"resnet_studio.commands.{name.replace('-', '_')}")
 
 
 def _add_gui_parser(sub) -> None:
@@ -40,6 +45,13 @@ def _add_gui_parser(sub) -> None:
 
 
 def _run_gui(args) -> int:
+    from resnet_studio.app.platform_libs import check_platform_libraries
+
+    # before Qt: its own abort names only the first missing library
+    missing = check_platform_libraries()
+    if missing:
+        print(f"resnet-studio: {missing}", file=sys.stderr)
+        return 2
     from resnet_studio.qt.app import run_app
 
     return run_app(args)
@@ -56,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "gui":
             return _run_gui(args)
-        module = importlib.import_module(f"resnet_studio.commands.{args.command}")
+        module = _command_module(args.command)
         return int(module.run(args) or 0)
     except BrokenPipeError:  # `resnet-studio models | head`
         return 0

@@ -11,10 +11,15 @@ def add_parser(sub) -> None:
     p.add_argument("--json", action="store_true", help="the list as JSON")
     p.add_argument("--experiment", help="only the runs of this experiment id")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    e = actions.add_parser("export", help="a run's metrics as CSV (one row per step)")
+    e = actions.add_parser("export", help="a run's metrics as CSV (one row per step) or as "
+                           "TensorBoard event files")
     e.add_argument("run", help="run id (or a unique prefix, or 'last')")
-    e.add_argument("--csv", nargs="?", const="-", default="-", metavar="FILE",
-                   help="write to FILE (default: stdout)")
+    e.add_argument("--csv", nargs="?", const="-", default=None, metavar="FILE",
+                   help="write to FILE (default, without --tensorboard: stdout)")
+    e.add_argument("--tensorboard", metavar="DIR",
+                   help="write TensorBoard event files (every metric by step, the config as "
+                        "hparams) into DIR/<run id>; needs pip install "
+                        "'resnet-studio[tensorboard]'")
     s = actions.add_parser("show", help="one run with its spec, config and last metrics (JSON)")
     s.add_argument("run")
     r = actions.add_parser("rename", help="rename a run")
@@ -35,9 +40,11 @@ def run(args) -> int:
         if store.notice and not (store.read_only and action in ("rename", "delete")):
             print(store.notice, file=sys.stderr)
         if action == "export":
-            if args.csv in (None, "-"):
+            if args.tensorboard:
+                _export_tensorboard(history, args.run, args.tensorboard)
+            if args.csv == "-" or (args.csv is None and not args.tensorboard):
                 sys.stdout.write(history.export_csv(args.run))
-            else:
+            elif args.csv:
                 history.export_csv(args.run, args.csv)
                 print(f"wrote {args.csv}", file=sys.stderr)
         elif action == "show":
@@ -53,3 +60,11 @@ def run(args) -> int:
             else:
                 sys.stdout.write(runs_table(rows))
     return 0
+
+
+def _export_tensorboard(history, ref: str, folder: str) -> None:
+    from resnet_studio.app.exports import export_tensorboard
+
+    done = export_tensorboard(history, ref, folder)
+    print(f"wrote {done.scalars} points of {len(done.tags)} metrics and the run's hparams to "
+          f"{done.folder} (tensorboard --logdir {folder})", file=sys.stderr)
