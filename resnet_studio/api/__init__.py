@@ -21,6 +21,7 @@ Importing this module imports no torch (the work does, on first call).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +82,14 @@ def train(model: str | ArchSpec, *, plain: bool = False, preset: str = "quick_cp
     same settings and seed gives the same final loss."""
     from resnet_studio.app.training import TrainingRun, TrainRequest
     from resnet_studio.core.training.callbacks import Callback
-    from resnet_studio.core.training.config import get_preset
+    from resnet_studio.core.training.config import TrainConfig, get_preset
     from resnet_studio.core.training.curves import RunCurves
 
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(config) - fields)
+    if unknown:
+        raise ValueError(f"unknown training setting {', '.join(map(repr, unknown))}; the "
+                         f"settings are {', '.join(sorted(fields))}")
     given = dict(dataset=dataset, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
                  device=device, **config)
     cfg = get_preset(preset).replace(**{k: v for k, v in given.items() if v is not None})

@@ -13,6 +13,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from resnet_studio.app.desktop import DESKTOP_FILE
 from resnet_studio.qt.kit.garbage import collect_garbage_on_gui_thread
 
 
@@ -65,6 +66,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     QCoreApplication.setOrganizationName("ResNet Studio")
     QCoreApplication.setApplicationName("ResNet Studio")
+    # the window belongs to `install-desktop`'s menu entry (its Wayland app id, the dock icon)
+    app.setDesktopFileName(DESKTOP_FILE.removesuffix(".desktop"))
     app.setStyle("Fusion")
     icon = Path(__file__).resolve().parent.parent / "assets" / "icon.svg"
     app.setWindowIcon(QIcon(str(icon)))

@@ -66,6 +66,12 @@ def test_train_gives_the_commands_final_loss_and_a_history(tmp_path, capsys):
     assert run.history.loss[-1] == run.final_loss
 
 
+def test_train_names_an_unknown_setting():
+    with pytest.raises(ValueError, match="unknown training setting 'eval_evry'; the settings "
+                                         "are amp, augment, batch_size"):
+        api.train(TINY, eval_evry=5)
+
+
 def test_a_recorded_run_is_in_the_history(capsys):
     run = api.train(TINY, dataset=TINY_DATA, steps=4, batch_size=32, log_every=2, name="nb")
     rows = cli_json(capsys, "runs")

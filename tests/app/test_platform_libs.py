@@ -101,3 +101,9 @@ def test_resnet_studio_stops_before_qt_with_the_message(tmp_path):
                                  "libxcb-cursor.so.0\n")
     assert "sudo apt-get install -y libxcb-cursor0\n" in out.stderr
     assert "sudo dnf install -y xcb-util-cursor\n" in out.stderr
+
+
+def test_the_readme_lists_the_libraries_with_both_install_lines():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "sudo apt-get install -y libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 " in readme
+    assert "sudo dnf install -y xcb-util-cursor xcb-util-wm xcb-util-keysyms " in readme

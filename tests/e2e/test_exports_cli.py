@@ -96,6 +96,7 @@ def test_the_onnx_file_runs_in_onnxruntime_with_torchs_logits(tmp_path, capsys):
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 def test_the_torchscript_file_loads_with_torch_jit_and_gives_the_same_logits(tmp_path):
     from resnet_studio.app.models import load_model
 

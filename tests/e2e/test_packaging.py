@@ -2,6 +2,7 @@
 runs; `install-desktop` puts the menu entry, icon and AppStream metainfo in place for the user
 and `--uninstall` takes exactly those away."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ def _run(*args, **kw):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("build") is None, reason="needs the dev extra's build")
 def test_the_wheel_installs_into_a_fresh_venv_and_runs(tmp_path):
     # build from a copy of the sources, so the worktree gets no build/ or egg-info
     src = tmp_path / "src"
