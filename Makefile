@@ -41,6 +41,8 @@ lint: $(STAMP)
 # Regenerates the README screenshot (needs a display, or xvfb-run).
 screenshot: $(STAMP)
 	$(BIN)/resnet-studio gui --model resnet56 --screenshot assets/screenshot.png
+	$(BIN)/resnet-studio gui --model resnet34 --compare plain-34 --screenshot assets/compare.png \
+		--size 1600x1060
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
