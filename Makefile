@@ -42,6 +42,8 @@ lint: $(STAMP)
 # Regenerates the README screenshot (needs a display, or xvfb-run).
 screenshot: $(STAMP)
 	$(BIN)/resnet-studio gui --model resnet56 --screenshot assets/screenshot.png
+	$(BIN)/resnet-studio gui --model resnet34 --compare plain-34 --screenshot assets/compare.png \
+		--size 1600x1060
 
 # A wheel and an sdist in dist/, built offline with the venv's setuptools (the dev extra's).
 dist: $(STAMP)

@@ -14,7 +14,7 @@ import sys
 from resnet_studio import __version__
 from resnet_studio.app.errors import describe_error, describe_failure, is_expected
 
-COMMANDS = ("models", "summary", "train", "runs", "sweep", "classify", "features",
+COMMANDS = ("models", "summary", "compare", "train", "runs", "sweep", "classify", "features",
             "gradients", "lesion", "attribute", "export", "install-desktop")
 
 
@@ -39,6 +39,8 @@ def _add_gui_parser(sub) -> None:
     p = sub.add_parser("gui", help="open the window (the default)")
     p.add_argument("--model", help="preset to show first (default: the last one used)")
     p.add_argument("--tab", help="tab to open first, e.g. architecture")
+    p.add_argument("--compare", metavar="MODEL",
+                   help="open the model beside MODEL (a preset, a spec file, or plain)")
     p.add_argument("--screenshot", metavar="PNG",
                    help="render the window once the model is loaded, save it, and exit")
     p.add_argument("--size", default="1400x860", help="window size for --screenshot (WxH)")

@@ -103,7 +103,7 @@ class _Walk:
         return self.add(name, "ReLU", x)
 
 
-def _branch_convs(spec: ArchSpec, cin: int, planes: int, stride: int) -> list[tuple]:
+def branch_convs(spec: ArchSpec, cin: int, planes: int, stride: int) -> list[tuple]:
     """(cout, kernel, stride, padding, groups) of F's convs, as `blocks.branch_convs`."""
     if spec.block == "basic":
         return [(planes, 3, stride, 1, 1), (planes, 3, 1, 1, 1)]
@@ -135,7 +135,7 @@ def _downsample(walk: _Walk, spec: ArchSpec, kind: str, x: Shape, cout: int,
 
 def _block(walk: _Walk, spec: ArchSpec, x: Shape, planes: int, stride: int) -> tuple[Shape, str]:
     """Rows of one block's forward; its output shape and shortcut kind."""
-    convs = _branch_convs(spec, x[0], planes, stride)
+    convs = branch_convs(spec, x[0], planes, stride)
     cout = convs[-1][0]
     kind = _shortcut(spec, x[0], cout, stride)
     if spec.preact:  # bn1 relu conv1, then bn<i> relu conv<i>; the shortcut after the branch

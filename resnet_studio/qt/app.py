@@ -104,8 +104,13 @@ def run_app(args) -> int:
 
     app._gui_gc.freeze_at_start = True
     screenshot = getattr(args, "screenshot", None)
+    compare = getattr(args, "compare", None)
     window = MainWindow(initial_model=getattr(args, "model", None),
-                        initial_tab=getattr(args, "tab", None), remember=not screenshot)
+                        initial_tab=getattr(args, "tab", None) or ("Architecture" if compare
+                                                                   else None),
+                        remember=not screenshot)
+    if compare:
+        window.architecture.compare_with(compare)
     if screenshot:
         window.resize(*_parse_size(args.size))
 
@@ -124,6 +129,11 @@ def run_app(args) -> int:
         window.summaryShown.connect(lambda _s: ready("summary"))
         window.presetCountsShown.connect(lambda: ready("counts"))
         window.runtimeReady.connect(lambda _info: ready("runtime"))
+        if compare:
+            waiting.add("compare")
+            view = window.architecture.compare_view
+            view.comparisonShown.connect(lambda _c: ready("compare"))
+            view.comparisonFailed.connect(lambda _m: ready("compare"))
         QTimer.singleShot(120_000, lambda: app.exit(3))  # never hang a script
     else:
         _install_excepthook(window)

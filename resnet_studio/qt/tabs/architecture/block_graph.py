@@ -13,7 +13,6 @@ the mouse, zoom and export. Imports no torch and no inspector: it reads a `Block
 
 from __future__ import annotations
 
-import html
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,32 +25,26 @@ from resnet_studio.app.graph_layout import (
     FRAME_L,
     FRAME_R,
     MARGIN,
-    SHORTCUT_TEXT,
+    Box,
     GraphLayout,
-    inner_lines,
     layout_graph,
-    shortcut_mix,
 )
 from resnet_studio.app.graph_state import COLLAPSE_OVER, BlockGraphState
-from resnet_studio.core.common.formatting import compact, shape_text
 from resnet_studio.qt.tabs.architecture.graph_export import write_png, write_svg
 from resnet_studio.qt.tabs.architecture.graph_items import (
-    ArcItem,
     BoxItem,
-    LinkItem,
     StageFrame,
     box_height,
     legend_size,
     paint_legend,
 )
+from resnet_studio.qt.tabs.architecture.graph_scene import add_layout_items
 from resnet_studio.qt.tabs.architecture.graph_style import BACKGROUND, MUTED, Fonts, accent_color
 
 if TYPE_CHECKING:
-    from resnet_studio.core.summary import BlockGraph, GraphNode, StageInfo
+    from resnet_studio.core.summary import BlockGraph
 
 __all__ = ["COLLAPSE_OVER", "BlockGraphView"]
-
-_HINT = "<i style='color:#64748b'>{}</i>"
 
 
 class BlockGraphView(QGraphicsView):
@@ -230,15 +223,16 @@ class BlockGraphView(QGraphicsView):
     def _rebuild(self, keep_scroll: bool = True) -> None:
         h, v = self.horizontalScrollBar().value(), self.verticalScrollBar().value()
         self._scene.clear()
-        self.graph_layout = layout_graph(self.state, lambda box: box_height(box, self._fonts))
+        self.graph_layout = self._make_layout()
         self._boxes, self._frames = {}, {}
         self._add_items(self.graph_layout)
         if self.state.graph is not None:
             r = self._scene.itemsBoundingRect()
+            left, right = self._columns()
             # room on the right for the legend, so that it covers nothing at the first zoom
             legend_w = legend_size(self.graph_layout.legend_kinds(), self._fonts).width() + 16
-            self._scene.setSceneRect(QRectF(FRAME_L - MARGIN, r.top() - MARGIN,
-                                            FRAME_R - FRAME_L + 2 * MARGIN + legend_w,
+            self._scene.setSceneRect(QRectF(left - MARGIN, r.top() - MARGIN,
+                                            right - left + 2 * MARGIN + legend_w,
                                             r.height() + 2 * MARGIN))
             self._apply_selection()
         else:
@@ -248,53 +242,19 @@ class BlockGraphView(QGraphicsView):
             self.verticalScrollBar().setValue(v)
         self.viewport().update()
 
+    def _measure(self, box: Box) -> float:
+        return box_height(box, self._fonts)
+
+    def _make_layout(self) -> GraphLayout:
+        return layout_graph(self.state, self._measure)
+
+    def _columns(self) -> tuple[float, float]:
+        """Left and right scene x of what is drawn (the legend goes right of it)."""
+        return FRAME_L, FRAME_R
+
     def _add_items(self, layout: GraphLayout) -> None:
-        f, nodes, stages = self._fonts, self.state.nodes, {}
-        if self.state.graph is not None:
-            stages = {s.name: s for s in self.state.graph.stages}
-        for link in layout.links:
-            self._scene.addItem(LinkItem(link, f))
-        for arc in layout.arcs:
-            self._scene.addItem(ArcItem(arc, f))
-        for node_id, box in layout.boxes.items():
-            item = self._boxes[node_id] = BoxItem(box, f, self._accent)
-            item.setToolTip(self._node_tooltip(nodes[node_id]))
-            self._scene.addItem(item)
-        for name, box in layout.stage_boxes.items():
-            item = self._boxes[name] = BoxItem(box, f, self._accent)
-            item.setToolTip(self._stage_tooltip(stages[name])
-                            + "<br><i>Click to show the blocks.</i>")
-            self._scene.addItem(item)
-        for name, frame in layout.frames.items():
-            item = self._frames[name] = StageFrame(frame, f)
-            item.setToolTip(self._stage_tooltip(stages[name]))
-            self._scene.addItem(item)
-
-    # -- tooltips --------------------------------------------------------------------------
-    def _node_tooltip(self, node: GraphNode) -> str:
-        e = html.escape
-        rows = [f"<b>{e(node.id)}</b> · {e(node.label)} <span style='color:#64748b'>"
-                f"({e(node.kind)})</span>",
-                f"{e(shape_text(node.in_shape))} → {e(shape_text(node.out_shape))}"]
-        if node.params or node.macs:
-            rows.append(f"params {compact(node.params)} ({node.params:,}) · "
-                        f"MACs {compact(node.macs)}")
-        if node.shortcut:
-            text = SHORTCUT_TEXT.get(node.shortcut, SHORTCUT_TEXT["none"])
-            rows.append(f"shortcut: {e(text.label)}")
-        if node.summary:
-            rows.append("<hr>" + "<br>".join(e(s) for s in inner_lines(node)))
-            rows.append(_HINT.format(
-                f"Click to {'hide' if node.id in self.state.expanded else 'list'} the layers."))
-        return "<br>".join(rows)
-
-    def _stage_tooltip(self, stage: StageInfo) -> str:
-        kinds = [self.state.nodes[b].shortcut or "none" for b in stage.blocks
-                 if b in self.state.nodes]
-        return (f"<b>{html.escape(stage.name)}</b> · {len(stage.blocks)} blocks<br>"
-                f"{shape_text(stage.in_shape)} → {shape_text(stage.out_shape)}<br>"
-                f"params {compact(stage.params)} ({stage.params:,}) · "
-                f"MACs {compact(stage.macs)}<br>shortcuts: {html.escape(shortcut_mix(kinds))}")
+        self._boxes, self._frames = add_layout_items(self._scene, layout, self.state,
+                                                     self._fonts, self._accent)
 
     # -- selection and view state ----------------------------------------------------------
     def _apply_selection(self) -> None:
@@ -418,15 +378,19 @@ class BlockGraphView(QGraphicsView):
             return
         what, key = hit
         if what == "stage":
-            collapsed = key not in self.state.collapsed
+            collapsed = not self.is_stage_collapsed(key)
             self.set_stage_collapsed(key, collapsed)
             self.stageToggled.emit(key, collapsed)
             return
+        self._node_clicked(key)
+        self._apply_selection()
+        self.nodeClicked.emit(key)
+
+    def _node_clicked(self, key: str) -> None:
+        """Select the node and list (or hide) its layers."""
         self.state.select(key)
         if self.state.nodes[key].summary:
             self.set_node_expanded(key, key not in self.state.expanded)
-        self._apply_selection()
-        self.nodeClicked.emit(key)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(int(FRAME_R - FRAME_L + 2 * MARGIN + 20), 700)

@@ -7,12 +7,20 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QSplitter, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from resnet_studio.core.common.formatting import compact, shape_text
 from resnet_studio.qt.kit.palette import muted_style
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
+from resnet_studio.qt.tabs.architecture.compare_view import CompareView, compare_button
 from resnet_studio.qt.tabs.architecture.layer_table import LayerTable
 
 if TYPE_CHECKING:
@@ -52,6 +60,8 @@ class ArchitectureTab(TabWidget):
             action = tools.addAction(text, slot)
             action.setToolTip(tip)
             self.actions[key] = action
+        self.compare_button = compare_button(self, self.compare_with)
+        tools.addWidget(self.compare_button)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -69,7 +79,12 @@ class ArchitectureTab(TabWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.headline)
-        layout.addWidget(self.splitter, 1)
+        self.compare_view = CompareView()
+        self.compare_view.closed.connect(lambda: self.pages.setCurrentWidget(self.splitter))
+        self.pages = QStackedWidget()  # the model's graph and table, or the comparison
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.compare_view)
+        layout.addWidget(self.pages, 1)
 
         self.graph.nodeClicked.connect(self._node_clicked)
         self.table.layersSelected.connect(self._layers_selected)
@@ -97,6 +112,15 @@ class ArchitectureTab(TabWidget):
 
     def model_changed(self, summary: ModelSummary) -> None:
         self.set_summary(summary)
+        if self.pages.currentWidget() is self.compare_view:
+            self.compare_view.compare_model(summary)
+
+    def compare_with(self, other: str) -> None:
+        """Show the model beside `other`: a preset, a spec file, or "plain" (its plain twin)."""
+        self.pages.setCurrentWidget(self.compare_view)
+        self.compare_view.other = other
+        if self.summary is not None:
+            self.compare_view.compare_model(self.summary)
 
     def set_all_stages(self, collapsed: bool) -> None:
         if self.summary is None:
