@@ -1,0 +1,32 @@
+"""How long the training-memory estimate takes: ResNet-152 at 224x224, batch 64, float32 with
+SGD momentum, traced on meta tensors (core.training_memory).
+
+- memory_estimate_s: the median of a few estimates in a process that has made one before
+  (goal <= 1 s); the details give the first one, which pays for torch's meta kernels warming
+  up, and the bf16 autocast estimate (fake tensors, slower per operation).
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from benchmarks.harness import record, timed
+from resnet_studio.core.training_memory import training_memory
+from resnet_studio.core.zoo import get_spec
+
+REPEATS = 5
+
+
+def main() -> None:
+    spec = get_spec("resnet152")
+    estimate = lambda precision="fp32": training_memory(spec, (3, 224, 224), 64, precision)  # noqa: E731
+    first = timed(estimate)
+    warm = statistics.median(timed(estimate) for _ in range(REPEATS))
+    bf16 = statistics.median(timed(lambda: estimate("bf16")) for _ in range(2))
+    peak = estimate().total
+    record("memory_estimate_s", warm, f"ResNet-152, 224x224, batch 64: peak {peak / 1e9:.2f} GB; "
+           f"first call {first:.2f} s, bf16 autocast {bf16:.2f} s", goal="<= 1")
+
+
+if __name__ == "__main__":
+    main()
