@@ -26,11 +26,11 @@ from dataclasses import dataclass
 # What the table's header tooltip and the README say about the published ResNet-50 figure.
 V1_NOTE = (
     "Araujo et al. 2019 (Distill, \"Computing Receptive Fields of Convolutional Neural "
-    "Networks\") list 483 pixels for ResNet-v1-50 (TF-slim, SAME padding). That is the original "
-    "v1 bottleneck, with the stride on its first 1x1 conv. torchvision's ResNet-50 is v1.5: the "
-    "stride sits on the 3x3 conv, so in each downsampling block the 3x3 sees at the input's "
-    "spacing instead of twice it, and the last layer sees 427 pixels. Both have an effective "
-    "stride of 32.")
+    "Networks\") list 483 pixels for ResNet-v1-50 (TF-slim, SAME padding): the original v1 "
+    "bottleneck, with the stride on its first 1x1 conv, so the 3x3 after it works on the "
+    "coarser grid and widens the field twice as much. torchvision's ResNet-50 is v1.5, with "
+    "the stride on the 3x3 itself: its last layer sees 427 pixels, 2·(4 + 8 + 16) = 56 fewer "
+    "over the three downsampling blocks. Both have an effective stride of 32.")
 
 
 @dataclass(frozen=True)

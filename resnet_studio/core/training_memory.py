@@ -24,13 +24,15 @@ forward's to the byte, fp32 and bf16; the peak is within 2% of a real SGD step's
 
 Speed: blocks after the first in a stage repeat the second one exactly (same shapes, same
 saves), so a skeleton with at most two blocks per stage is traced and its second block's rows
-stand for the rest: ResNet-152 at batch 64 in well under a second, ResNet-1202 in about 0.1 s.
+stand for the rest: ResNet-152 at batch 64 in about 0.05 s (benchmarks/bench_memory_estimate.py;
+the first estimate in a process also imports torch._dynamo, which meta kernels use).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from math import prod
 
 from resnet_studio.core.spec import ArchSpec
@@ -111,8 +113,9 @@ class TrainingMemory:
 
 
 def _skeleton(spec: ArchSpec) -> ArchSpec:
-    """`spec` with at most two blocks per stage: the third and later blocks repeat the second."""
-    return replace(spec, layers=tuple(min(n, 2) for n in spec.layers))
+    """`spec` with at most two blocks per stage: the third and later blocks repeat the second.
+    Nameless, so that ResNet-20, -56 and -110 share one (and one cached trace)."""
+    return replace(spec, name="", layers=tuple(min(n, 2) for n in spec.layers))
 
 
 def _skeleton_name(name: str) -> str:
@@ -222,6 +225,14 @@ def saved_by_layer(spec: ArchSpec, input_shape: Shape, batch_size: int,
     return out
 
 
+@lru_cache(maxsize=32)
+def _skeleton_trace(skeleton: ArchSpec, input_shape: Shape, batch_size: int,
+                    precision: str) -> dict[tuple[str, int], int]:
+    """`saved_by_layer` of a skeleton, remembered: a Depth Lab grid checks the same few
+    skeletons each time it runs (callers only read the dict)."""
+    return saved_by_layer(skeleton, input_shape, batch_size, precision)
+
+
 def training_memory(spec: ArchSpec, input_shape: Shape | None = None, batch_size: int = 1,
                     precision: str = "fp32", optimizer: str = "sgd", *,
                     momentum: float = 0.9, summary: ModelSummary | None = None
@@ -238,7 +249,7 @@ def training_memory(spec: ArchSpec, input_shape: Shape | None = None, batch_size
     if summary is None or (input_shape and tuple(input_shape) != summary.input_shape):
         summary = summarize(spec, input_shape)
     shape = summary.input_shape
-    saved = saved_by_layer(_skeleton(spec), shape, batch_size, precision)
+    saved = _skeleton_trace(_skeleton(spec), tuple(shape), batch_size, precision)
     layers = tuple(LayerMemory(r.name, r.call, r.type, r.stage, r.block,
                                saved.get((_skeleton_name(r.name), r.call), 0), r.params)
                    for r in summary.layers)
