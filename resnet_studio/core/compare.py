@@ -7,17 +7,16 @@ differs by its shortcut (added, removed, or another type: identity, zero-pad opt
 projection option B/C), its block type, or the width or groups of a conv of F(x). The totals
 come per part, the stem and the head included, with B − A deltas.
 
-The memory column is `activation_bytes`: the one function to switch when a better estimate of
-what training keeps comes along.
+The memory column is `activation_bytes`: what one training step saves for the backward pass,
+traced on meta tensors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
 from typing import TYPE_CHECKING
 
-from resnet_studio.core.inspect import STEM_LAYERS, branch_convs
+from resnet_studio.core.inspect import branch_convs
 from resnet_studio.core.summary import GraphNode, InputTooSmall, ModelSummary, StageInfo
 
 if TYPE_CHECKING:
@@ -165,18 +164,12 @@ def check_same_input(a: ArchSpec | ModelSummary, b: ArchSpec | ModelSummary) -> 
 
 def activation_bytes(summary: ModelSummary, batch_size: int = 1) -> dict[str, int]:
     """Bytes of the activations one float32 training step saves for the backward pass, per
-    part (stem, layer1, ..., head) at `batch_size`; the input image counts to the stem.
+    part (stem, layer1, ..., head) at `batch_size`, traced on meta tensors
+    (`core.training_memory`); the input image counts to the stem."""
+    from resnet_studio.core.training_memory import training_memory
 
-    Today core.memory's per-layer rule (which tensors each layer type keeps). The comparison's
-    memory column comes only from here: switch it to a finer estimate in this one place."""
-    from resnet_studio.core.memory import _SAVED, FLOAT
-
-    out = {"stem": prod(summary.input_shape) * FLOAT * batch_size}
-    for row in summary.layers:
-        part = row.stage or ("stem" if row.name in STEM_LAYERS else "head")
-        out[part] = out.get(part, 0) + _SAVED.get(row.type, 1) * prod(row.output_shape) \
-            * FLOAT * batch_size
-    return out
+    memory = training_memory(summary.spec, summary.input_shape, batch_size, summary=summary)
+    return memory.by_stage(weights=False)
 
 
 def block_facts(summary: ModelSummary, node: GraphNode) -> BlockFacts:

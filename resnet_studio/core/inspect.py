@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from resnet_studio.core.common.budget import HINT, BudgetError, checks_enabled
+from resnet_studio.core.receptive_field import Field
 from resnet_studio.core.spec import ArchSpec, SpecError
 from resnet_studio.core.summary import (
     BlockGraph,
@@ -74,14 +75,18 @@ class _Walk:
     prefix: str = ""  # "layer2.0." inside a block
     block: str | None = None
     stage: str | None = None
+    sees: Field | None = Field()  # what the next layer's input sees; None: the whole input
 
     def add(self, name: str, type_: str, shape: Shape, params: int = 0, macs: int = 0,
             detail: str = "") -> Shape:
         name = self.prefix + name
         call = self.calls[name] = self.calls.get(name, 0) + 1
+        seen = (None, None, None) if self.sees is None else \
+            (self.sees.size, self.sees.jump, self.sees.start)
         self.rows.append(LayerRow(name=name, type=type_, output_shape=shape,
                                   params=params if call == 1 else 0, macs=macs, detail=detail,
-                                  call=call, block=self.block, stage=self.stage))
+                                  call=call, block=self.block, stage=self.stage, rf=seen[0],
+                                  jump=seen[1], rf_start=seen[2]))
         return shape
 
     def conv(self, name: str, x: Shape, cout: int, k: int, stride: int = 1, pad: int = 0,
@@ -90,6 +95,7 @@ class _Walk:
         out = (cout, (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1)
         per_output = cin // groups * k * k
         g = f", groups {groups}" if groups > 1 else ""
+        self.sees = self.sees.conv(k, stride, pad)
         return self.add(name, "Conv2d", out, params=cout * per_output,
                         macs=out[0] * out[1] * out[2] * per_output,
                         detail=f"{k}x{k}, {cin}→{cout}, stride {stride}{g}")
@@ -121,9 +127,13 @@ def _shortcut(spec: ArchSpec, cin: int, cout: int, stride: int) -> str:
     return "zero_pad" if spec.shortcut == "A" else "projection"
 
 
-def _downsample(walk: _Walk, spec: ArchSpec, kind: str, x: Shape, cout: int,
-                stride: int) -> None:
-    if kind == "zero_pad":
+def _downsample(walk: _Walk, spec: ArchSpec, kind: str, x: Shape, cout: int, stride: int,
+                seen: Field) -> None:
+    """The shortcut's rows, from the block input's field `seen`; leaves the sum's field (the
+    union of the main path's and the shortcut's) in `walk.sees`."""
+    main, walk.sees = walk.sees, seen
+    if kind == "zero_pad":  # x[:, :, ::s, ::s] sees like a 1x1 conv of stride s
+        walk.sees = seen.conv(1, stride)
         h, w = (x[1] + stride - 1) // stride, (x[2] + stride - 1) // stride
         walk.add("downsample", "ZeroPadShortcut", (cout, h, w),
                  detail=f"zero-pad {x[0]}→{cout}, stride {stride}")
@@ -131,6 +141,7 @@ def _downsample(walk: _Walk, spec: ArchSpec, kind: str, x: Shape, cout: int,
         out = walk.conv("downsample.0", x, cout, 1, stride)
         if not spec.preact:  # pre-activation projections have no BN of their own
             walk.bn("downsample.1", out)
+    walk.sees = main if kind == "none" else main.union(walk.sees)
 
 
 def _block(walk: _Walk, spec: ArchSpec, x: Shape, planes: int, stride: int) -> tuple[Shape, str]:
@@ -138,6 +149,7 @@ def _block(walk: _Walk, spec: ArchSpec, x: Shape, planes: int, stride: int) -> t
     convs = branch_convs(spec, x[0], planes, stride)
     cout = convs[-1][0]
     kind = _shortcut(spec, x[0], cout, stride)
+    seen = walk.sees
     if spec.preact:  # bn1 relu conv1, then bn<i> relu conv<i>; the shortcut after the branch
         out = walk.relu("relu", walk.bn("bn1", x))
         pre = out
@@ -145,14 +157,14 @@ def _block(walk: _Walk, spec: ArchSpec, x: Shape, planes: int, stride: int) -> t
             if i > 1:
                 out = walk.relu("relu", walk.bn(f"bn{i}", out))
             out = walk.conv(f"conv{i}", out, *conv)
-        _downsample(walk, spec, kind, x if kind == "zero_pad" else pre, cout, stride)
+        _downsample(walk, spec, kind, x if kind == "zero_pad" else pre, cout, stride, seen)
         return out, kind
     out = x
     for i, conv in enumerate(convs, 1):  # conv-BN(-ReLU) ..., shortcut, ReLU after the add
         out = walk.bn(f"bn{i}", walk.conv(f"conv{i}", out, *conv))
         if i < len(convs):
             out = walk.relu("relu", out)
-    _downsample(walk, spec, kind, x, cout, stride)
+    _downsample(walk, spec, kind, x, cout, stride, seen)
     return walk.relu("relu", out), kind
 
 
@@ -169,6 +181,7 @@ def summarize(spec: ArchSpec, input_shape: Shape | None = None) -> ModelSummary:
     if not (spec.preact and not imagenet):  # a pre-activation CIFAR net has no stem BN
         x = walk.relu("relu", walk.bn("bn1", x))
     if imagenet:
+        walk.sees = walk.sees.conv(3, 2, 1)
         x = walk.add("maxpool", "MaxPool2d", (x[0], (x[1] - 1) // 2 + 1, (x[2] - 1) // 2 + 1),
                      detail="3x3, stride 2")
     stem_out = x
@@ -186,6 +199,7 @@ def summarize(spec: ArchSpec, input_shape: Shape | None = None) -> ModelSummary:
     walk.prefix, walk.block, walk.stage = "", None, None
     if spec.preact:
         x = walk.add("final_relu", "ReLU", walk.bn("final_bn", x))
+    walk.sees = None
     x = walk.add("avgpool", "AdaptiveAvgPool2d", (x[0], 1, 1))
     out = walk.add("fc", "Linear", (spec.num_classes,), params=(x[0] + 1) * spec.num_classes,
                    macs=x[0] * spec.num_classes, detail=f"{x[0]}→{spec.num_classes}")

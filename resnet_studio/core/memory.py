@@ -1,19 +1,15 @@
-"""How much memory a model needs to train or to classify a batch, from the inspector's layer
-table alone (no torch, no weights): checked against `core.common.budget` before anything is
-built.
+"""How much memory a model needs to train or to classify a batch, checked against
+`core.common.budget` before anything is built.
 
-Training holds, in float32: the weights, their gradients, the optimizer's state (SGD momentum:
-one buffer per weight; AdamW: two) and, between the forward and the backward pass, the
-activations autograd saves: one tensor per Conv2d / BatchNorm2d / shortcut output (the ReLUs
-work in place on the BN output, which they save), and a max-pool's output with its int64
-indices; the backward pass adds gradient buffers about as large as the two largest layers.
-Inference (classification under inference_mode) keeps no activation after its use: the peak is
-the weights plus the two largest consecutive layer outputs.
+Training: `core.training_memory` traces one step on meta tensors (the tensors autograd saves,
+counted as it saves them; weights, gradients, optimiser state and the backward pass's peak),
+within a few percent of a real step's peak on the CPU. Inference (classification under
+inference_mode) keeps no activation after its use: the peak is the weights plus the two largest
+consecutive layer outputs, from the inspector's layer table alone (no torch, no weights).
 
-These are the tensors a step cannot do without; the allocator and the kernels' workspaces come
-on top (peak RSS measured on the CPU: 1.2-1.3x this training ResNet-18/50 at 224, 1.7-1.9x for
-the CIFAR ResNets at batch 128, up to 2.4x for inference). So a check against it refuses only
-what cannot fit, and the message's "about" is a floor, not a promise.
+The allocator and the kernels' workspaces come on top (more for inference: peak RSS measured
+on the CPU up to 2.4x), so a check against these refuses only what cannot fit, and the
+message's "about" is a floor, not a promise.
 """
 
 from __future__ import annotations
@@ -23,17 +19,13 @@ from math import prod
 from typing import TYPE_CHECKING, Any
 
 from resnet_studio.core.common import budget
-from resnet_studio.core.summary import InputTooSmall, LayerRow, ModelSummary, Shape
+from resnet_studio.core.summary import InputTooSmall, ModelSummary, Shape
 
 if TYPE_CHECKING:
     from resnet_studio.core.spec import ArchSpec
     from resnet_studio.core.training.config import TrainConfig
 
 FLOAT = 4  # bytes per float32 element
-# float32 copies of a layer's output that autograd keeps for the backward pass, by layer type
-_SAVED = {"Conv2d": 1, "BatchNorm2d": 1, "ZeroPadShortcut": 1, "MaxPool2d": 3, "ReLU": 0,
-          "Identity": 0}
-_OPTIMIZER_BUFFERS = {"sgd": 1, "adamw": 2}
 
 
 @dataclass(frozen=True)
@@ -57,29 +49,10 @@ class MemoryEstimate:
         return {k: v for k, v in names.items() if v}
 
 
-def _elements(row: LayerRow) -> int:
-    return prod(row.output_shape)
-
-
 def _peak_pair(summary: ModelSummary) -> int:
     """Elements of the largest two consecutive layer outputs (a layer's input and output)."""
-    sizes = [prod(summary.input_shape)] + [_elements(r) for r in summary.layers]
+    sizes = [prod(summary.input_shape)] + [prod(r.output_shape) for r in summary.layers]
     return max(a + b for a, b in zip(sizes, sizes[1:]))
-
-
-def training_memory(summary: ModelSummary, batch_size: int, *, optimizer: str = "sgd",
-                    momentum: float = 0.9) -> MemoryEstimate:
-    """Weights, gradients, optimizer state and saved activations of one float32 training step
-    at `batch_size` (the images at `summary.input_shape`)."""
-    weights = summary.total_params * FLOAT
-    buffers = _OPTIMIZER_BUFFERS.get(optimizer, 2)
-    if optimizer == "sgd" and momentum == 0:
-        buffers = 0
-    saved = prod(summary.input_shape) + sum(_SAVED.get(r.type, 1) * _elements(r)
-                                            for r in summary.layers)
-    activations = (saved + _peak_pair(summary)) * batch_size * FLOAT
-    return MemoryEstimate(parameters=weights, gradients=weights, optimizer=buffers * weights,
-                          activations=activations)
 
 
 def inference_memory(summary: ModelSummary, batch_size: int) -> MemoryEstimate:
@@ -115,6 +88,7 @@ def check_training_memory(spec: ArchSpec, config: TrainConfig, *,
     from resnet_studio.core.data.footprint import dataset_footprint
     from resnet_studio.core.inspect import summarize
     from resnet_studio.core.training.runtime import resolve_device
+    from resnet_studio.core.training_memory import training_memory
     from resnet_studio.core.zoo import with_io
 
     if not budget.checks_enabled():
@@ -127,8 +101,12 @@ def check_training_memory(spec: ArchSpec, config: TrainConfig, *,
         summary = summarize(spec, (data.channels, data.side, data.side))
     except InputTooSmall:
         return None
-    model = training_memory(summary, config.batch_size, optimizer=config.optimizer,
-                            momentum=config.momentum)
+    step = training_memory(spec, summary.input_shape, config.batch_size,
+                           "bf16" if config.amp else "fp32", config.optimizer,
+                           momentum=config.momentum, summary=summary)
+    model = MemoryEstimate(parameters=step.parameters, gradients=step.peak_gradients,
+                           optimizer=step.optimizer_state,
+                           activations=step.peak_activations + step.backward)
     estimate = replace(model, data=data.peak_bytes())
     what = f"training {spec.name} at batch {config.batch_size:,} on {config.dataset}"
     advice = "Use a smaller model, batch or dataset"
@@ -178,4 +156,4 @@ def check_model_memory(spec: ArchSpec, what: str = "") -> None:
 
 
 __all__ = ["MemoryEstimate", "check_inference_memory", "check_model_memory",
-           "check_training_memory", "device_memory", "inference_memory", "training_memory"]
+           "check_training_memory", "device_memory", "inference_memory"]

@@ -27,6 +27,12 @@ class LayerRow:
     call: int = 1  # modules such as ReLU run several times in a block
     block: str | None = None  # "layer1.0" when the layer sits in a residual block
     stage: str | None = None  # "layer1"
+    # Receptive field of one output pixel (input pixels per side), its effective stride and
+    # the centre of output pixel 0 in input pixels (core/receptive_field.py); None after the
+    # global pooling, whose output sees the whole input.
+    rf: int | None = None
+    jump: int | None = None
+    rf_start: float | None = None
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,11 @@ def test_layers_csv_has_every_layer_its_share_and_the_totals(r20, tmp_path):
     rows = list(csv.reader(io.StringIO(layers_csv(r20))))
     assert rows[0][:5] == ["name", "type", "output_shape", "params", "macs"]
     assert rows[1] == ["conv1", "Conv2d", "16x32x32", "432", "442368", "0.1602", "1.0909",
-                       "3x3, 3→16, stride 1", "", ""]
+                       "3x3, 3→16, stride 1", "", "", "3", "1"]  # receptive field, jump
     assert len(rows) == 1 + 61 + 1
-    assert rows[-1] == ["TOTAL", "", "10", "269722", "40551040", "100", "100", "", "", ""]
+    assert rows[-2][-2:] == ["", ""]  # the fc after global pooling sees the whole input
+    assert rows[-1] == ["TOTAL", "", "10", "269722", "40551040", "100", "100", "", "", "", "",
+                        ""]
     assert any(r[0].endswith("#2") for r in rows)  # second calls of a block's ReLU
     path = tmp_path / "new" / "layers.csv"
     write_layers_csv(r20, path)

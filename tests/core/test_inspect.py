@@ -222,7 +222,8 @@ def test_json_and_csv_exports_hold_the_totals():
     assert data["total_params"] == 269_722
     assert data["layers"][0] == {"name": "conv1", "type": "Conv2d", "output_shape": [16, 32, 32],
                                  "params": 432, "macs": 442_368, "detail": "3x3, 3→16, stride 1",
-                                 "call": 1, "block": None, "stage": None}
+                                 "call": 1, "block": None, "stage": None, "rf": 3, "jump": 1,
+                                 "rf_start": 0.0}
     assert {e["shortcut"] for e in data["graph"]["edges"] if e["kind"] == "shortcut"} == {
         "identity", "zero_pad"}
     csv_text = layers_csv(summary)

@@ -1,5 +1,6 @@
 """The layer table's data: a Qt model over a `ModelSummary`'s rows that sorts itself, and a
-proxy that filters them by name, type and "has parameters".
+proxy that filters them by name, type and "has parameters". The receptive field columns come
+with the summary; the "Saved" column once a `MemoryReport` for it arrives (`set_memory`).
 
 Imports no torch: it only reads a `ModelSummary` (plain dataclasses)."""
 
@@ -9,16 +10,20 @@ import math
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 
-from resnet_studio.app.summary import row_label, share, share_text
+from resnet_studio.app.summary import MemoryReport, row_label, share, share_text
+from resnet_studio.core.common.budget import size_text
 from resnet_studio.core.common.formatting import compact, shape_text
+from resnet_studio.core.receptive_field import V1_NOTE
 from resnet_studio.core.summary import LayerRow, ModelSummary
 
 SORT_ROLE = Qt.ItemDataRole.UserRole  # raw values: ints / floats / strings, sorted as such
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1  # the source row's LayerRow
 
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "% params", "MACs", "% MACs", "Detail")
-COL_NAME, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_DETAIL = range(8)
-_NUMERIC = {COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT}
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "% params", "MACs", "% MACs", "RF",
+           "Stride", "Saved", "Detail")
+(COL_NAME, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_RF, COL_JUMP,
+ COL_SAVED, COL_DETAIL) = range(11)
+_NUMERIC = {COL_SHAPE, COL_PARAMS, COL_PPCT, COL_MACS, COL_MPCT, COL_RF, COL_JUMP, COL_SAVED}
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT_INT, _LEFT_INT = int(_RIGHT.value), int(_LEFT.value)
@@ -45,6 +50,8 @@ class LayerTableModel(QAbstractTableModel):
         self._keys: dict[int, list] = {}  # column -> SORT_ROLE values in network order
         self._text_cache: dict[int, tuple[str, ...]] = {}  # shown row -> its cells' texts
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        self._memory: MemoryReport | None = None
+        self._saved: list[int] | None = None  # bytes saved for backward, in network order
         if summary is not None:
             self.set_summary(summary)
 
@@ -53,6 +60,7 @@ class LayerTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._summary = summary
         self._network = list(summary.layers) if summary is not None else []
+        self._memory, self._saved = None, None  # a new model: the old estimate no longer holds
         self._keys = {}
         self._perm = self._order(*self._sort)
         self._rows = [self._network[i] for i in self._perm]
@@ -97,6 +105,26 @@ class LayerTableModel(QAbstractTableModel):
     def summary(self) -> ModelSummary | None:
         return self._summary
 
+    def set_memory(self, report: MemoryReport | None) -> None:
+        """Fills the "Saved" column from `report` (None, or a report for another model or
+        input: empty). Keeps the sort order unless the table is sorted by that column."""
+        rows = report.memory.layers if report is not None else ()
+        fits = self._summary is not None and len(rows) == len(self._network) and all(
+            (m.name, m.call) == (r.name, r.call) for m, r in zip(rows, self._network))
+        self._memory = report if fits else None
+        self._saved = [m.activations for m in rows] if fits else None
+        self._keys.pop(COL_SAVED, None)
+        self._text_cache = {}
+        if self._sort[0] == COL_SAVED:
+            self.sort(*self._sort)
+        elif self._rows:
+            self.dataChanged.emit(self.index(0, COL_SAVED),
+                                  self.index(len(self._rows) - 1, COL_SAVED))
+
+    def memory(self) -> MemoryReport | None:
+        """The report the "Saved" column shows (None while none is)."""
+        return self._memory
+
     def layer_row(self, row: int) -> LayerRow:
         return self._rows[row]
 
@@ -119,6 +147,11 @@ class LayerTableModel(QAbstractTableModel):
             return r.macs
         if c == COL_MPCT:
             return share(r.macs, s.total_macs)
+        if c in (COL_RF, COL_JUMP):  # global pooling (None) sees everything: after every size
+            value = r.rf if c == COL_RF else r.jump
+            return float("inf") if value is None else value
+        if c == COL_SAVED:
+            return self._saved[i] if self._saved else 0
         return r.detail.lower()
 
     # Qt API ------------------------------------------------------------------------------
@@ -162,10 +195,13 @@ class LayerTableModel(QAbstractTableModel):
         texts = self._text_cache.get(row)
         if texts is None:
             r, s = self._rows[row], self._summary
+            saved = self._saved[self._perm[row]] if self._saved else None
             texts = self._text_cache[row] = (
                 row_label(r), r.type, shape_text(r.output_shape), f"{r.params:,}",
                 share_text(share(r.params, s.total_params)), compact(r.macs),
-                share_text(share(r.macs, s.total_macs)), r.detail)
+                share_text(share(r.macs, s.total_macs)), "all" if r.rf is None else str(r.rf),
+                "" if r.jump is None else str(r.jump),
+                "" if saved is None else (size_text(saved) if saved else "–"), r.detail)
         return texts
 
     def _tooltip(self, r: LayerRow, c: int) -> str:
@@ -186,6 +222,17 @@ class LayerTableModel(QAbstractTableModel):
         if c == COL_SHAPE:
             n = math.prod(r.output_shape) if r.output_shape else 0
             return f"output per image: {shape_text(r.output_shape)} = {n:,} values"
+        if c in (COL_RF, COL_JUMP):
+            if r.rf is None:
+                return "after global pooling: every output sees the whole input"
+            return (f"one output pixel sees {r.rf}×{r.rf} input pixels; neighbouring outputs "
+                    f"are {r.jump} input pixels apart")
+        if c == COL_SAVED and self._saved is not None:
+            m = self._memory.memory
+            saved = self._saved[self._network.index(r)] if r in self._network else 0
+            return (f"{saved:,} bytes saved for the backward pass by this call at batch "
+                    f"{m.batch_size:,} ({share(saved, m.activations):.2f}% of "
+                    f"{size_text(m.activations)})")
         if c == COL_DETAIL and r.detail:
             return r.detail
         return None
@@ -199,6 +246,14 @@ _HEADER_TIPS = {
     COL_PPCT: "Share of all trainable parameters",
     COL_MACS: "Multiply-accumulates per image",
     COL_MPCT: "Share of all multiply-accumulates",
+    COL_RF: ("Receptive field: how many input pixels (per side) one output pixel of this "
+             "layer sees, exact from the kernels, strides and paddings before it (a block sees "
+             "the larger of its main path and its shortcut; 'all' after global pooling).\n\n"
+             + V1_NOTE),
+    COL_JUMP: "Effective stride: input pixels between neighbouring output pixels",
+    COL_SAVED: ("Activations this layer call saves for the backward pass at the batch above "
+                "(traced on meta tensors; a tensor two layers keep counts once, at the first "
+                "— a conv's input is usually what the ReLU before it saved)"),
     COL_DETAIL: "Kernel, channels and stride",
 }
 

@@ -1,4 +1,5 @@
-"""The Architecture tab's per-layer table: sortable, filterable, selection-synced, exportable.
+"""The Architecture tab's per-layer table: sortable, filterable, selection-synced, exportable;
+with `memory=True`, a `MemoryBar` above it estimates training memory for the "Saved" column.
 
 Imports no torch: it only reads a `ModelSummary` (plain dataclasses)."""
 
@@ -21,14 +22,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resnet_studio.app.summary import row_label, totals_text, write_layers_csv, write_summary_json
+from resnet_studio.app.summary import (
+    MemoryReport,
+    row_label,
+    totals_text,
+    write_layers_csv,
+    write_summary_json,
+)
 from resnet_studio.core.summary import LayerRow, ModelSummary
 from resnet_studio.qt.tabs.architecture.layer_model import (
+    COL_JUMP,
     COL_MACS,
     COL_MPCT,
     COL_NAME,
     COL_PARAMS,
     COL_PPCT,
+    COL_RF,
+    COL_SAVED,
     COL_SHAPE,
     COL_TYPE,
     COLUMNS,
@@ -37,6 +47,7 @@ from resnet_studio.qt.tabs.architecture.layer_model import (
     LayerFilterProxy,
     LayerTableModel,
 )
+from resnet_studio.qt.tabs.architecture.memory_bar import MemoryBar
 
 
 class LayerTable(QWidget):
@@ -44,9 +55,10 @@ class LayerTable(QWidget):
 
     layersSelected = Signal(list)  # unique layer names, in table order
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, memory: bool = False):
         super().__init__(parent)
         self._silent = 0  # > 0 while the selection changes programmatically
+        self.memory_bar = MemoryBar() if memory else None
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter layers: name or type, e.g. conv or layer2")
@@ -92,6 +104,9 @@ class LayerTable(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(bar)
+        if self.memory_bar is not None:
+            lay.addWidget(self.memory_bar)
+            self.memory_bar.estimated.connect(self.set_memory)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.footer)
 
@@ -114,9 +129,15 @@ class LayerTable(QWidget):
         if keep:
             self.select_layers(keep, scroll=False)
         self._update_footer()
+        if self.memory_bar is not None:
+            self.memory_bar.set_summary(summary)
 
     def summary(self) -> ModelSummary | None:
         return self.model.summary()
+
+    def set_memory(self, report: MemoryReport | None) -> None:
+        """The training memory the "Saved" column shows (and the exports carry)."""
+        self.model.set_memory(report)
 
     def clear(self) -> None:
         self._silent += 1
@@ -212,7 +233,8 @@ class LayerTable(QWidget):
         fm = self.view.fontMetrics()
         samples = {COL_NAME: "layer4.2.downsample.0", COL_TYPE: "BatchNorm2d",
                    COL_SHAPE: "2048×56×56", COL_PARAMS: "2,359,296", COL_PPCT: "0.00%",
-                   COL_MACS: "118M", COL_MPCT: "0.00%"}
+                   COL_MACS: "118M", COL_MPCT: "0.00%", COL_RF: "1451", COL_JUMP: "32",
+                   COL_SAVED: "102.8 MB"}
         for col, sample in samples.items():
             # header text + room for the sort arrow, or the typical cell, whichever is wider
             w = max(fm.horizontalAdvance(COLUMNS[col]) + 32, fm.horizontalAdvance(sample) + 16)
@@ -253,14 +275,16 @@ class LayerTable(QWidget):
         return text
 
     def export_csv(self, path: str | Path) -> None:
-        """Writes every layer (not only the filtered ones) as CSV, atomically.
+        """Writes every layer (not only the filtered ones) as CSV, atomically, with the
+        "Saved" column's bytes when it shows an estimate (as `summary --memory --csv`).
 
         Raises OSError when the file cannot be written, ValueError when no model is shown."""
-        write_layers_csv(self._shown_summary(), path)
+        write_layers_csv(self._shown_summary(), path, self.model.memory())
 
     def export_json(self, path: str | Path) -> None:
-        """Writes the whole summary (layers and block graph) as JSON, as `summary --json`."""
-        write_summary_json(self._shown_summary(), path)
+        """Writes the whole summary (layers, block graph, the memory estimate shown) as JSON,
+        as `summary [--memory] --json`."""
+        write_summary_json(self._shown_summary(), path, self.model.memory())
 
     def _shown_summary(self) -> ModelSummary:
         s = self.model.summary()

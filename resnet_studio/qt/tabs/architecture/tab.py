@@ -43,7 +43,9 @@ class ArchitectureTab(TabWidget):
         super().__init__(context, parent)
         self.summary: ModelSummary | None = None  # the model shown
         self.graph = BlockGraphView()
-        self.table = LayerTable()
+        self.table = LayerTable(memory=True)
+        self.memory_line = QLabel(wordWrap=True, styleSheet=muted_style())
+        self.table.memory_bar.estimated.connect(self._memory_estimated)
         self.headline = QLabel(objectName="headline", textFormat=Qt.TextFormat.RichText)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -68,6 +70,7 @@ class ArchitectureTab(TabWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(tools)
         left_layout.addWidget(self.graph, 1)
+        left_layout.addWidget(self.memory_line)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
         self.splitter.addWidget(left)
@@ -121,6 +124,12 @@ class ArchitectureTab(TabWidget):
         self.compare_view.other = other
         if self.summary is not None:
             self.compare_view.compare_model(self.summary)
+
+    def _memory_estimated(self, _report) -> None:
+        self.memory_line.setText(self.table.memory_bar.message())
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        return self.table.memory_bar.shutdown(timeout_ms)
 
     def set_all_stages(self, collapsed: bool) -> None:
         if self.summary is None:
