@@ -165,8 +165,9 @@ def result_message(result: TrainResult) -> str:
 
 
 def log_detail(log: TrainLog) -> str:
-    """The Train tab's line of live numbers."""
-    return (f"epoch {log.epoch:.2f} · {log.images_per_s:,.0f} images/s · "
+    """The Train tab's line of live numbers (a negative epoch: not known)."""
+    epoch = f"epoch {log.epoch:.2f} · " if log.epoch >= 0 else ""
+    return (f"{epoch}{log.images_per_s:,.0f} images/s · "
             f"elapsed {duration(log.elapsed_s)} · ETA {duration(log.eta_s)} · "
             f"loss {log.loss:.3f} · error {100 * log.error:.1f}%")
 
