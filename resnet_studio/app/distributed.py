@@ -173,10 +173,12 @@ def join_ranks(request: TrainRequest) -> DistributedRanks:
 def torchrun_main(argv: list[str]) -> int:
     """torchrun (`torch.distributed.run.main`) with `argv`; a SIGTERM (our stop, passed on to
     the workers, who write their checkpoint) ends it with 128 + the signal, quietly. A worker's
-    failure is torchrun's own report."""
+    failure: its own message, torchrun's summary of which rank ended how, exit code 1 (no
+    launcher traceback)."""
     import logging
 
     from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main
 
     # a stop's warnings ("Sending process 123 closing signal SIGTERM") are not the user's news
@@ -185,6 +187,8 @@ def torchrun_main(argv: list[str]) -> int:
         main(argv)
     except SignalException as e:
         return 128 + int(e.sigval)
+    except ChildFailedError:
+        return 1
     return 0
 
 
