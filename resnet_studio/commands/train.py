@@ -68,13 +68,13 @@ def add_parser(sub) -> None:
         "several processes (torchrun)", "one model trained by N processes: one per GPU "
         "(NCCL), or sharing the CPU cores (gloo); --batch-size is the global batch, split "
         "across them; rank 0 writes the checkpoints and the run history")
-    scale.add_argument("--nproc", type=int, default=1, help="processes on this computer")
-    scale.add_argument("--nnodes", type=int, default=1, help="computers taking part")
-    scale.add_argument("--node-rank", type=int, help="this computer's number, 0 .. nnodes-1")
+    scale.add_argument("--nproc", type=int, default=1, metavar="N", help="processes on this computer")
+    scale.add_argument("--nnodes", type=int, default=1, metavar="N", help="computers taking part")
+    scale.add_argument("--node-rank", type=int, metavar="I", help="this computer's number, 0 .. nnodes-1")
     scale.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
                        help="where the computers meet (node 0's address)")
-    scale.add_argument("--rdzv-id", help="a name for the job, the same on every computer")
-    scale.add_argument("--rdzv-backend", help="c10d | static (default) | etcd | etcd-v2")
+    scale.add_argument("--rdzv-id", metavar="ID", help="a name for the job, the same on every computer")
+    scale.add_argument("--rdzv-backend", metavar="NAME", help="c10d | static (default) | etcd | etcd-v2")
     p.add_argument("--distributed-worker", metavar="REQUEST", help=argparse.SUPPRESS)
 
 
