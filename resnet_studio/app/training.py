@@ -16,7 +16,7 @@ Importing this module does not import torch (the Train tab imports it when the w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from resnet_studio.app.runs import remove_interrupted_writes
@@ -53,6 +53,9 @@ class TrainRequest:
     gradient_every: int = GRADIENT_EVERY  # 0: no gradient norms
     # False: no memory estimate before the run, no size checks while loading its data
     memory_check: bool = True
+    run_id: str | None = None  # a new run's id (None: a fresh one)
+    # True in a process torchrun started: one of several training the model (app.distributed)
+    distributed: bool = False
 
 
 class TrainingRun:
@@ -62,6 +65,11 @@ class TrainingRun:
         self.trainer = trainer
         self.store = store
         self.memory_check = memory_check
+
+    @property
+    def main(self) -> bool:
+        """Does this process report the run (rank 0, or the only process)?"""
+        return self.trainer.ranks.main
 
     @classmethod
     def build(cls, request: TrainRequest, callbacks: Sequence[Callback] = ()) -> TrainingRun:
@@ -77,6 +85,13 @@ class TrainingRun:
 
         if request.resume_from is None and (request.spec is None or request.config is None):
             raise ValueError("a new run needs a model and a training config")
+        ranks = None
+        if request.distributed:
+            from resnet_studio.app.distributed import join_ranks
+
+            ranks = join_ranks(request)
+            if not ranks.main:  # rank 0 alone records the run and speaks to the front-end
+                request, callbacks = replace(request, record=False), ()
         remove_interrupted_writes()
         store = (RunStore(request.store_path, check_interrupted=False, require_write=True)
                  if request.record else None)
@@ -88,17 +103,19 @@ class TrainingRun:
                 if request.gradient_every:
                     own.append(GradientLogger(every=request.gradient_every, store=store))
             common = dict(callbacks=[*own, *callbacks], run_name=request.name,
-                          download=request.download)
+                          download=request.download, distributed=ranks)
             if request.resume_from is not None:
                 trainer = Trainer.from_checkpoint(request.resume_from,
                                                   **dict(request.resume_overrides), **common)
             else:
-                trainer = Trainer(request.spec, request.config, **common)
+                trainer = Trainer(request.spec, request.config, run_id=request.run_id, **common)
             if request.memory_check:
                 check_training_memory(trainer.spec, trainer.config)
         except BaseException:
             if store is not None:
                 store.close()
+            if ranks is not None:
+                ranks.close()
             raise
         return cls(trainer, store, memory_check=request.memory_check)
 
@@ -113,6 +130,7 @@ class TrainingRun:
         finally:
             if self.store is not None:
                 self.store.close()
+            self.trainer.ranks.close()
 
     def stop(self) -> None:
         """Stop at the next step, writing a checkpoint (any thread)."""
@@ -147,8 +165,9 @@ def result_message(result: TrainResult) -> str:
 
 
 def log_detail(log: TrainLog) -> str:
-    """The Train tab's line of live numbers."""
-    return (f"epoch {log.epoch:.2f} · {log.images_per_s:,.0f} images/s · "
+    """The Train tab's line of live numbers (a negative epoch: not known)."""
+    epoch = f"epoch {log.epoch:.2f} · " if log.epoch >= 0 else ""
+    return (f"{epoch}{log.images_per_s:,.0f} images/s · "
             f"elapsed {duration(log.elapsed_s)} · ETA {duration(log.eta_s)} · "
             f"loss {log.loss:.3f} · error {100 * log.error:.1f}%")
 

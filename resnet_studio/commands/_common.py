@@ -104,7 +104,8 @@ def stop_on_ctrl_c(stop, message: str):
         if len(received) > 1:
             raise KeyboardInterrupt
         again = "Ctrl+C" if signum == signal.SIGINT else "send SIGTERM"
-        print(f"\n{message} ({again} again to abort)", file=sys.stderr)
+        if message:  # "" for a process that is not the one reporting
+            print(f"\n{message} ({again} again to abort)", file=sys.stderr)
         stop()
 
     handled = [signal.SIGINT, signal.SIGTERM]

@@ -64,6 +64,18 @@ def add_parser(sub) -> None:
                    "what this machine has available")
     p.add_argument("--json", action="store_true", help="print the final result as one JSON line")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    scale = p.add_argument_group(
+        "several processes (torchrun)", "one model trained by N processes: one per GPU "
+        "(NCCL), or sharing the CPU cores (gloo); --batch-size is the global batch, split "
+        "across them; rank 0 writes the checkpoints and the run history")
+    scale.add_argument("--nproc", type=int, default=1, metavar="N", help="processes on this computer")
+    scale.add_argument("--nnodes", type=int, default=1, metavar="N", help="computers taking part")
+    scale.add_argument("--node-rank", type=int, metavar="I", help="this computer's number, 0 .. nnodes-1")
+    scale.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                       help="where the computers meet (node 0's address)")
+    scale.add_argument("--rdzv-id", metavar="ID", help="a name for the job, the same on every computer")
+    scale.add_argument("--rdzv-backend", metavar="NAME", help="c10d | static (default) | etcd | etcd-v2")
+    p.add_argument("--distributed-worker", metavar="REQUEST", help=argparse.SUPPRESS)
 
 
 _FLAG_FIELDS = ("dataset", "steps", "batch_size", "lr", "optimizer", "momentum", "nesterov",
@@ -188,21 +200,69 @@ def make_progress(stream, quiet: bool):
     return ProgressBar()
 
 
+def launch_settings(args):
+    from resnet_studio.app.distributed import LaunchSettings
+
+    launch = LaunchSettings(nproc=args.nproc, nnodes=args.nnodes, node_rank=args.node_rank,
+                            rdzv_endpoint=args.rdzv_endpoint, rdzv_id=args.rdzv_id,
+                            rdzv_backend=args.rdzv_backend)
+    launch.check()
+    return launch
+
+
+def run_launcher(args, launch) -> int:
+    """torchrun and its workers; this process waits, and passes a stop on."""
+    from resnet_studio.app.distributed import DistributedTraining
+
+    flags = tuple(f for f, on in (("--json", args.json), ("--quiet", args.quiet)) if on)
+    training = DistributedTraining.prepare(build_request(args), launch, worker_flags=flags)
+    with stop_on_ctrl_c(training.stop, "stopping every process after this step and writing "
+                        "a checkpoint") as signals:
+        training.start()
+        code = training.wait()
+    if signals:
+        return stopped_exit_code(signals)
+    if code:
+        print(f"resnet-studio train: a training process failed (torchrun exit code {code}); "
+              "its message is above", file=sys.stderr)
+        return 1
+    return 0
+
+
 def run(args) -> int:
     from resnet_studio.app.training import TrainingRun, result_lines
 
-    training = TrainingRun.build(build_request(args), [make_progress(sys.stderr, args.quiet)])
+    if args.distributed_worker:
+        from resnet_studio.app.distributed import read_request
+
+        request = read_request(args.distributed_worker)
+    else:
+        launch = launch_settings(args)
+        if launch.launches:
+            return run_launcher(args, launch)
+        request = build_request(args)
+    training = TrainingRun.build(request, [make_progress(sys.stderr, args.quiet)])
+    if not training.main:  # another rank: rank 0 reports the run
+        with stop_on_ctrl_c(training.stop, "") as signals:
+            result = training.run()
+        return _exit_code(result, signals, report=False)
     if training.store is not None and training.store.notice:  # a damaged store moved aside
         print(training.store.notice, file=sys.stderr)
-    with stop_on_ctrl_c(training.stop, "stopping after this step and writing a checkpoint") \
-            as signals:
+    # a worker's stop is said once, by the launcher
+    said = "" if args.distributed_worker else "stopping after this step and writing a checkpoint"
+    with stop_on_ctrl_c(training.stop, said) as signals:
         result = training.run()
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
         print("\n".join(result_lines(result)))
+    return _exit_code(result, signals, report=True)
+
+
+def _exit_code(result, signals, *, report: bool) -> int:
     if result.status in ("diverged", "failed"):
-        print(f"resnet-studio train: {result.message}", file=sys.stderr)
+        if report:
+            print(f"resnet-studio train: {result.message}", file=sys.stderr)
         return 1
     if result.status == "stopped" and signals:
         return stopped_exit_code(signals)

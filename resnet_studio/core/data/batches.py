@@ -23,13 +23,21 @@ class TensorBatches:
     Step `s` (0-based) reads batch `s % steps_per_epoch` of epoch `s // steps_per_epoch`; each
     epoch's permutation and augmentation draws come from a generator seeded with (seed, epoch),
     so any step's batch can be rebuilt after a restart.
+
+    `shard` (rank, world): this process's contiguous 1/world of every batch and of the
+    validation set, for training one model in several processes (core.training.distributed);
+    the ranks' parts of step `s` together are the one process's batch of step `s`.
     """
 
     def __init__(self, data: ImageData, batch_size: int, *, seed: int = 0, augment: bool = True,
-                 channels_last: bool = False):
+                 channels_last: bool = False, shard: tuple[int, int] = (0, 1)):
         n = len(data.train_y)
         if batch_size < 1:
             raise DatasetError("batch size must be at least 1")
+        rank, world = shard
+        if batch_size % world:
+            raise DatasetError(f"batch size {batch_size} does not split evenly across {world} "
+                               f"processes; use a multiple of {world}")
         if n < batch_size:
             raise DatasetError(f"batch size {batch_size} is larger than the training set "
                                f"({n} images); use a smaller batch")
@@ -38,6 +46,7 @@ class TensorBatches:
         self.seed = seed
         self.augment = augment and (data.info.crop_pad > 0 or data.info.flip)
         self.channels_last = channels_last
+        self.rank, self.world = rank, world
         self.steps_per_epoch = n // batch_size
         self.device = data.train_x.device
         info = data.info
@@ -70,7 +79,9 @@ class TensorBatches:
         epoch, pos = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._prepare_epoch(epoch)
-        sl = slice(pos * self.batch_size, (pos + 1) * self.batch_size)
+        part = self.batch_size // self.world
+        start = pos * self.batch_size + self.rank * part
+        sl = slice(start, start + part)
         idx = self._perm[sl]
         x = self.data.train_x[idx]
         y = self.data.train_y[idx]
@@ -105,8 +116,11 @@ class TensorBatches:
                      split: str = "val") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         x = self.data.val_x if split == "val" else self.data.train_x
         y = self.data.val_y if split == "val" else self.data.train_y
-        for i in range(0, len(y), batch_size):
-            yield self.normalize(x[i:i + batch_size]), y[i:i + batch_size]
+        n = len(y)
+        start, end = n * self.rank // self.world, n * (self.rank + 1) // self.world
+        for i in range(start, end, batch_size):
+            j = min(i + batch_size, end)
+            yield self.normalize(x[i:j]), y[i:j]
 
 
 __all__ = ["TensorBatches", "epoch_seed"]

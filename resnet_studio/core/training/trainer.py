@@ -40,6 +40,7 @@ from resnet_studio.core.training.checkpoint import (
     save_checkpoint,
 )
 from resnet_studio.core.training.config import TrainConfig
+from resnet_studio.core.training.distributed import Ranks, skip_checkpoint
 from resnet_studio.core.training.meters import LogWindow, StepClock
 from resnet_studio.core.training.resume import RESUME_OVERRIDES, check_resumable, resumed_config
 from resnet_studio.core.training.runtime import (
@@ -64,7 +65,7 @@ class Trainer:
 
     The spec's in_channels and num_classes are adapted to the dataset (1-channel MNIST works
     with any preset). `resume_from` continues a checkpointed run exactly: the same batches, the
-    same optimizer state, the same metric history.
+    same optimizer state, the same metric history; `distributed`: one of several processes.
     """
 
     def __init__(self, spec: ArchSpec, config: TrainConfig, *,
@@ -72,8 +73,8 @@ class Trainer:
                  store: Any | None = None, run_name: str | None = None,
                  experiment_id: str | None = None, run_dir: str | Path | None = None,
                  resume_from: str | Path | None = None, data: ImageData | None = None,
-                 download: bool = True):
-        self.spec = spec
+                 download: bool = True, distributed: Ranks | None = None, run_id: str | None = None):
+        self.spec, self.ranks = spec, distributed or Ranks()
         self.config = config.validate()
         self.callbacks = CallbackList(callbacks)
         self.download = download
@@ -93,7 +94,7 @@ class Trainer:
         else:
             from resnet_studio.core.training.store import new_run_id
 
-            self.run_id = new_run_id()
+            self.run_id = run_id or new_run_id()
             if run_dir is None:
                 from resnet_studio.core.common.paths import runs_dir
 
@@ -122,7 +123,7 @@ class Trainer:
         self.device: torch.device | None = None
         self.speed: speed.SpeedSettings | None = None  # memory format, autocast, threads
         self.loss_fn = F.cross_entropy
-        self._forward = None
+        self._forward = self._eager = None
         self._scaler = None
         self._amp_dtype: torch.dtype | None = None
         self._elapsed_before = 0.0  # training time before this session (resumed runs)
@@ -181,7 +182,7 @@ class Trainer:
         if self._ready:
             return
         cfg = self.config
-        self.device = resolve_device(cfg.device)
+        self.device = self.ranks.device(resolve_device(cfg.device))
         data = self._given_data
         if data is None:
             progress = lambda done, total, msg: self.callbacks.on_data_progress(self, done,
@@ -200,16 +201,16 @@ class Trainer:
         model = build_model(spec).to(self.device)
         if fast.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        self.model = model
-        self.data = data.to(self.device)
-        self.batches = TensorBatches(self.data, cfg.batch_size, seed=cfg.seed,
-                                     augment=cfg.augment, channels_last=fast.channels_last)
+        self.model, self.data = model, data.to(self.device)
+        self.batches = TensorBatches(self.data, cfg.batch_size, seed=cfg.seed, augment=cfg.augment,
+                                     channels_last=fast.channels_last, shard=self.ranks.shard)
         self.optimizer = make_optimizer(model, cfg)
         self._amp_dtype, self._scaler, amp_warning = mixed_precision(self.device, fast.amp)
-        self._window = LogWindow(self.device, self.step)
+        self._window = self.ranks.window(self.device, self.step)
         if self.resume_from is not None:
             self._restore(load_checkpoint(self.resume_from))
-        self._forward, compile_warning = compiled(model, cfg.compile)
+        self._eager = self.ranks.wrap(model)  # after the restore: DDP copies rank 0's weights
+        self._forward, compile_warning = compiled(self._eager, cfg.compile)
         self.warnings += [w for w in (amp_warning, compile_warning) if w]
         self._ready = True
 
@@ -227,7 +228,7 @@ class Trainer:
         self.history = {k: [(int(s), v) for s, v in pts] for k, pts in ckpt.metrics.items()}
         self._elapsed_before = float(st.get("elapsed_s", 0.0))
         self._images_before = int(st.get("images", 0))
-        self._window = LogWindow.restored(self.device, st.get("window"), self.step)
+        self._window = self.ranks.restored_window(self.device, st.get("window"), self.step)
         if st.get("scaler") and self._scaler is not None:
             self._scaler.load_state_dict(st["scaler"])
         if st.get("last_eval"):
@@ -332,7 +333,7 @@ class Trainer:
         model.train()
         clock.start()
         while self.step < cfg.steps:
-            if self._stop_requested:
+            if self.ranks.stop_agreed(self._stop_requested):
                 break
             if self._pause_requested:
                 with clock.stopped():
@@ -359,7 +360,7 @@ class Trainer:
                 opt.step()
             self._window.add(loss, out, y)
             self.step = step = s + 1
-            clock.count(len(y))
+            clock.count(len(y) * self.ranks.world)
             self.callbacks.on_train_batch_end(self, step)
 
             last = step >= cfg.steps
@@ -378,11 +379,11 @@ class Trainer:
             return self._forward(x)
         except Exception as e:
             # torch.compile fails lazily (no C++ compiler, unsupported op): fall back to eager
-            if self._forward is self.model or is_out_of_memory(e):
+            if self._forward is self._eager or is_out_of_memory(e):
                 raise
             self.warnings.append(f"torch.compile failed ({type(e).__name__}: {e}); "
                                  "running eagerly")
-            self._forward = self.model
+            self._forward = self._eager
             return self._forward(x)
 
     def _wait_while_paused(self) -> None:
@@ -410,7 +411,7 @@ class Trainer:
         self.last_log = log
         for name, value in (("train/loss", log.loss), ("train/error", log.error), ("lr", lr)):
             self.history.setdefault(name, []).append((step, value))
-        self._window = LogWindow(self.device, step)
+        self._window = self.ranks.window(self.device, step)
         self.callbacks.on_log(self, log)
 
     def _divergence_message(self, step: int) -> str:
@@ -431,7 +432,7 @@ class Trainer:
         if self.data is None or len(self.data.val_y) == 0:
             return None
         t = time.perf_counter()
-        model = self.model
+        model = self.ranks.synced(self.model)
         model.eval()
         loss_sum = torch.zeros((), dtype=torch.float32, device=self.device)
         correct = torch.zeros((), dtype=torch.float32, device=self.device)
@@ -445,7 +446,7 @@ class Trainer:
                 n += len(y)
         finally:
             model.train()
-        total, right = torch.stack([loss_sum, correct]).tolist()
+        total, right, n = self.ranks.sums(loss_sum, correct, n)
         result = EvalResult(step=self.step, loss=total / n if math.isfinite(total) else total,
                             error=1.0 - right / n, samples=n,
                             seconds=round(time.perf_counter() - t, 3))
@@ -471,7 +472,7 @@ class Trainer:
             "last_eval": self.last_eval.to_dict() if self.last_eval else None,
             "last_log": self.last_log.to_dict() if self.last_log else None,
         }
-        path = save_checkpoint(
+        path = (save_checkpoint if self.ranks.main else skip_checkpoint)(
             self.run_dir, step=self.step, run_id=self.run_id, spec=self.spec,
             config=self.config, model_state=self.model.state_dict(),
             optimizer_state=self.optimizer.state_dict(),
@@ -491,7 +492,6 @@ class Trainer:
         return self._save("manual")
 
 
-# describe_device, make_optimizer and resolve_device live in runtime and schedules now; they stay
-# importable from here.
+# describe_device, make_optimizer, resolve_device: from runtime and schedules, kept importable here
 __all__ = ["RESUME_OVERRIDES", "Diverged", "Trainer", "describe_device", "make_optimizer",
            "resolve_device"]

@@ -104,6 +104,12 @@ class TrainForm(QWidget):
         self.memory_check = QCheckBox("Check memory first", checked=True)
         self.memory_check.setToolTip("Refuse a run whose estimated memory (model, gradients, "
                                      "optimizer, activations, dataset) exceeds what is free")
+        # not part of the config either: how many processes train the run (torchrun; >1: no
+        # pause, the curves follow the run store); remembered by the tab
+        self.processes = _spin(1, 64)
+        self.processes.setToolTip("Processes training this one model (torchrun): one per GPU, "
+                                  "or sharing the CPU cores. The batch size is split across "
+                                  "them; 1: in this window's own process")
         self.eval_every = _spin(0, 1_000_000, 50)
         self.checkpoint_every = _spin(0, 1_000_000, 500)
         self.error = QLabel(wordWrap=True)
@@ -119,7 +125,8 @@ class TrainForm(QWidget):
                 ("Weight decay", self.weight_decay), ("Schedule", self.schedule),
                 ("Warm-up steps", self.warmup), ("Seed", self.seed), ("Device", self.device),
                 ("Mixed precision", self.amp), ("channels_last", self.channels_last),
-                ("CPU threads", self.threads), ("", self.compile), ("", self.memory_check),
+                ("CPU threads", self.threads), ("Processes", self.processes),
+                ("", self.compile), ("", self.memory_check),
                 ("Validate every", self.eval_every),
                 ("Checkpoint every", self.checkpoint_every)]:
             form.addRow(label, widget)

@@ -12,6 +12,7 @@ from PySide6.QtCore import Signal
 from resnet_studio.qt.kit.session import QueueSession
 
 if TYPE_CHECKING:
+    from resnet_studio.app.distributed import LaunchSettings
     from resnet_studio.app.training import TrainRequest
     from resnet_studio.core.training.trainer import Trainer
 
@@ -41,6 +42,30 @@ def _posting_callback(post):
     return PostingCallback()
 
 
+class _PostingListener:
+    """A run of several processes (app.followed_training) posts what a local run's callback
+    would."""
+
+    def __init__(self, post):
+        self.post = post
+
+    def started(self, run_id, run_dir, text):
+        self.post("started", (run_id, run_dir, text))
+
+    def logged(self, logs):
+        for log in logs:
+            self.post("log", log)
+
+    def evaluated(self, result):
+        self.post("eval", result)
+
+    def status(self, status, message):
+        self.post("status", (status, message))
+
+    def data_progress(self, done, total, text):
+        self.post("data", (done, total, text))
+
+
 class TrainingSession(QueueSession):
     started = Signal(str, str, str)  # run id, run folder, speed settings (SpeedSettings.describe)
     logged = Signal(list)  # TrainLog records since the last tick
@@ -66,11 +91,23 @@ class TrainingSession(QueueSession):
 
         self._run(build, lambda run: run.run())
 
+    def start_processes(self, request: TrainRequest, launch: LaunchSettings) -> None:
+        """`launch.nproc` processes through torchrun, followed in the run store (no pause)."""
+        listener: list[_PostingListener] = []  # made on the thread, with its post
+
+        def build(post):
+            from resnet_studio.app.followed_training import FollowedTraining
+
+            listener.append(_PostingListener(post))
+            return FollowedTraining(request, launch)
+
+        self._run(build, lambda followed: followed.run(listener[0]))
+
     @property
     def trainer(self) -> Trainer | None:
-        """The run's Trainer once built (its `step` may be read from any thread)."""
-        run = self.target
-        return run.trainer if run is not None else None
+        """The run's Trainer once built (its `step` may be read from any thread); None for a
+        run of several processes."""
+        return getattr(self.target, "trainer", None)
 
     def pause(self) -> None:
         if self.trainer is not None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resnet_studio.app.distributed import LaunchSettings
 from resnet_studio.app.runs import RunHistory
 from resnet_studio.app.training import TrainRequest, TrainState
 from resnet_studio.core.training.config import TrainConfig
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from resnet_studio.core.spec import ArchSpec
 
 SETTINGS_KEY = "train/config"
+PROCESSES_KEY = "train/processes"
 
 
 def _split(orientation: Qt.Orientation, *panes: tuple[QWidget, int]) -> QSplitter:
@@ -57,6 +59,7 @@ class TrainTab(TabWidget):
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(context, parent)
         self.spec: ArchSpec | None = None
+        self._several = False  # the run trains in several processes
         self.state = TrainState()
         self.history = RunHistory(self.context.store_path)
         self.session = TrainingSession(self)
@@ -140,6 +143,9 @@ class TrainTab(TabWidget):
                                  memory_check=self.form.memory_check.isChecked()))
         return True
 
+    def _processes(self) -> int:
+        return self.form.processes.value()
+
     def resume_run(self, run_id: str) -> bool:
         """Continue a stored run from its checkpoint, showing its curves so far."""
         if self.session.is_running():
@@ -158,7 +164,11 @@ class TrainTab(TabWidget):
     def _begin(self, request: TrainRequest) -> None:
         self.plots.draw(self.state.curves)
         self._render()
-        self.session.start(request)
+        self._several = self._processes() > 1
+        if self._several:  # torchrun's processes, followed in the run store (no pause)
+            self.session.start_processes(request, LaunchSettings(nproc=self._processes()))
+        else:
+            self.session.start(request)
 
     def _toggle_pause(self) -> None:
         if self.session.trainer is None:
@@ -254,15 +264,18 @@ class TrainTab(TabWidget):
         running = self.session.is_running()
         self.start_button.setEnabled(not running and self.spec is not None
                                      and self.form.is_valid())
-        self.pause_button.setEnabled(running)
+        self.pause_button.setEnabled(running and not self._several)
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)
 
     # -- remembered settings ----------------------------------------------------------------------
     def _save_form(self) -> None:
         self.context.settings.set_value(SETTINGS_KEY, self.form.value().to_json(indent=None))
+        self.context.settings.set_value(PROCESSES_KEY, self._processes())
 
     def _restore_form(self) -> None:
+        with contextlib.suppress(TypeError, ValueError):
+            self.form.processes.setValue(int(self.context.settings.value(PROCESSES_KEY) or 1))
         text = self.context.settings.value(SETTINGS_KEY)
         if text:
             with contextlib.suppress(ValueError):
