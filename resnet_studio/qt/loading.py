@@ -17,6 +17,10 @@ class RuntimeInfo:
 def load_runtime() -> RuntimeInfo:
     import torch
 
+    # the memory estimate's first meta-tensor op imports it (~1 s): here, not on the GUI thread
+    # at a tab's first memory check (the Depth Lab checks its plan there)
+    import torch._dynamo  # noqa: F401
+
     if torch.cuda.is_available():
         return RuntimeInfo(torch.__version__, f"CUDA: {torch.cuda.get_device_name(0)}", "cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():

@@ -78,3 +78,25 @@ def test_new_columns_sort_numerically(qtbot, column):
     table.view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
     first = table.visible_rows()[0]
     assert first.name == ("avgpool" if column == COL_RF else "bn1")  # ties keep network order
+
+
+def test_memory_settings_are_remembered_for_the_next_window(qtbot):
+    from resnet_studio.qt.kit.settings import Settings
+    from resnet_studio.qt.kit.tab import TabContext
+    from resnet_studio.qt.tabs.architecture.tab import ArchitectureTab
+
+    settings = Settings(remember=False)  # one in-memory store shared by both "sessions"
+    first = ArchitectureTab(TabContext(settings=settings))
+    qtbot.addWidget(first)
+    bar = first.table.memory_bar
+    bar.batch.setValue(256)
+    bar.precision.setCurrentText("bf16 autocast")
+    bar.optimizer.setCurrentText("AdamW")
+    bar.budget.setText("8GiB")
+    bar.budget.editingFinished.emit()
+
+    second = ArchitectureTab(TabContext(settings=settings))
+    qtbot.addWidget(second)
+    again = second.table.memory_bar
+    assert (again.batch.value(), again.precision.currentText(), again.optimizer.currentText(),
+            again.budget.text()) == (256, "bf16 autocast", "AdamW", "8GiB")

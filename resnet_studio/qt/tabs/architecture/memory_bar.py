@@ -14,9 +14,11 @@ from resnet_studio.core.common.budget import size_text
 from resnet_studio.core.summary import ModelSummary
 from resnet_studio.core.training_memory import MAX_BATCH
 from resnet_studio.qt.kit.job import LatestJob
+from resnet_studio.qt.kit.settings import Settings
 
 PRECISIONS = {"float32": "fp32", "bf16 autocast": "bf16"}
 OPTIMIZERS = {"SGD momentum": "sgd", "AdamW": "adamw"}
+SETTINGS = "architecture/memory"
 
 
 class MemoryBar(QWidget):
@@ -62,6 +64,21 @@ class MemoryBar(QWidget):
         self.precision.currentIndexChanged.connect(self.schedule)
         self.optimizer.currentIndexChanged.connect(self.schedule)
         self.budget.editingFinished.connect(self.schedule)
+
+    def bind(self, settings: Settings) -> None:
+        """Restore the last batch, precision, optimiser and budget, and remember each change."""
+        self.batch.setValue(int(settings.value(f"{SETTINGS}/batch", self.batch.value()) or 64))
+        for combo, key in ((self.precision, "precision"), (self.optimizer, "optimizer")):
+            index = combo.findText(settings.text(f"{SETTINGS}/{key}"))
+            combo.setCurrentIndex(max(index, 0))
+        self.budget.setText(settings.text(f"{SETTINGS}/budget"))
+        self.batch.valueChanged.connect(lambda v: settings.set_value(f"{SETTINGS}/batch", v))
+        self.precision.currentTextChanged.connect(
+            lambda t: settings.set_value(f"{SETTINGS}/precision", t))
+        self.optimizer.currentTextChanged.connect(
+            lambda t: settings.set_value(f"{SETTINGS}/optimizer", t))
+        self.budget.editingFinished.connect(
+            lambda: settings.set_value(f"{SETTINGS}/budget", self.budget.text().strip()))
 
     def set_summary(self, summary: ModelSummary | None) -> None:
         self.summary, self.report, self._error = summary, None, ""

@@ -46,6 +46,7 @@ class ArchitectureTab(TabWidget):
         self.table = LayerTable(memory=True)
         self.memory_line = QLabel(wordWrap=True, styleSheet=muted_style())
         self.table.memory_bar.estimated.connect(self._memory_estimated)
+        self.table.memory_bar.bind(self.context.settings)
         self.headline = QLabel(objectName="headline", textFormat=Qt.TextFormat.RichText)
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
