@@ -76,7 +76,8 @@ class LaunchSettings:
                                          ("--rdzv-backend", self.rdzv_backend))
                 if value is not None]
         if rdzv and not self.launches:
-            raise ValueError(f"{', '.join(rdzv)} only apply to several processes: add --nproc N "
+            verb = "applies" if len(rdzv) == 1 else "apply"
+            raise ValueError(f"{', '.join(rdzv)} only {verb} to several processes: add --nproc N "
                              "(processes on this computer) or --nnodes N (computers)")
         if self.nnodes > 1 and not self.rdzv_endpoint:
             raise ValueError(f"--nnodes {self.nnodes} needs --rdzv-endpoint HOST:PORT, the same "
