@@ -154,3 +154,24 @@ def test_a_stopped_ray_sweep_resumes_with_resume_and_backend_ray(capsys):
         assert (cell.status, cell.step) == ("finished", 150)
         assert [s for s, _ in store.runs.metrics(cell.run_id)["train/loss"]] == list(
             range(5, 151, 5))
+
+
+def test_a_run_begun_on_this_computer_continues_on_ray_from_the_shared_storage(capsys, tmp_path):
+    config = TrainConfig(dataset=DATA, steps=30, batch_size=32, log_every=5, eval_every=15,
+                         checkpoint_every=5, device="cpu", threads=1)
+    stopper = _StopAfterFirstCheckpoint()
+    with ExperimentStore() as store:
+        exp = store.create("moved", grid_cells((8,), ("residual",), (0,)), config)
+        stopper.runner = ExperimentRunner(store, exp.id, callbacks=[stopper])  # in process
+        assert stopper.runner.run().status == "stopped"
+        assert store.get(exp.id).cell(0).step == 5
+    shared = tmp_path / "shared"
+    assert main(["sweep", "--resume", exp.id, "--backend", "ray", "--storage", str(shared),
+                 "--json"]) == 0
+    assert "ResNet-8 seed 0: resumed at step 5" in capsys.readouterr()[1]
+    with ExperimentStore() as store:
+        cell = store.get(exp.id).cell(0)
+        rec = store.runs.get(cell.run_id)
+        assert (cell.status, rec.step) == ("finished", 30)
+        assert rec.run_dir == str(shared / cell.run_id)  # its folder was copied there
+        assert rec.checkpoint.startswith(str(shared / cell.run_id))

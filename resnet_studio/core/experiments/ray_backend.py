@@ -27,6 +27,7 @@ the files nor a network connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -256,6 +257,8 @@ class RemoteTrainer:
         self.warnings = list(info["warnings"])
         self.worker_pid, self.worker_node = info["pid"], info["node"]
         self.callbacks.on_train_start(self)
+        if self.job.run_dir and self.job.run_dir != str(self.run_dir):  # copied to the storage
+            self.backend.store.update(self.run_id, run_dir=str(self.run_dir))
 
     def _on_status(self, status: str, message: str) -> None:
         self.status, self.message = status, message
@@ -364,7 +367,8 @@ class RayBackend:
 
     def close(self) -> None:
         if self.channel is not None:
-            ray.kill(self.channel)
+            with contextlib.suppress(Exception):  # Ray may be gone already (a lost cluster)
+                ray.kill(self.channel)
         self.channel = self._data = self._task = None
         if self._started_ray:
             ray.shutdown()

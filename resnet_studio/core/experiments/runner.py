@@ -34,7 +34,8 @@ class ExperimentListener:
 
     def on_experiment_start(self, experiment: Experiment) -> None: ...
 
-    def on_run_start(self, cell: Cell, run_id: str, resumed: bool) -> None: ...
+    def on_run_start(self, cell: Cell, run_id: str, resumed: bool) -> None:
+        """Also again, resumed, when a Ray worker died and its run goes on from a checkpoint."""
 
     def on_data_progress(self, done: int, total: int, message: str) -> None: ...
 
