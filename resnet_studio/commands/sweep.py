@@ -52,7 +52,8 @@ def add_parser(sub) -> None:
                      "joined one with `ray start`), ray://HOST:10001, or none to start a local "
                      "Ray for this sweep")
     ray.add_argument("--gpus-per-run", type=float, default=0.0, metavar="F",
-                     help="GPUs each run takes (0.25 packs four small nets on one GPU)")
+                     help="GPUs each run takes (0.25 packs four small nets on one GPU; "
+                     "0: runs train on CPUs)")
     ray.add_argument("--cpus-per-run", type=float, default=1.0, metavar="N", help="CPUs each run takes")
     ray.add_argument("--storage", default="", metavar="DIR", help="a folder every worker can reach (or a "
                      "file:// URI) for the checkpoints (default: this app's runs folder)")

@@ -175,3 +175,20 @@ def test_a_run_begun_on_this_computer_continues_on_ray_from_the_shared_storage(c
         assert (cell.status, rec.step) == ("finished", 30)
         assert rec.run_dir == str(shared / cell.run_id)  # its folder was copied there
         assert rec.checkpoint.startswith(str(shared / cell.run_id))
+
+
+def test_runs_are_packed_by_their_resources(monkeypatch):
+    from resnet_studio.core.experiments.backends import ClusterUnavailable
+    from resnet_studio.core.experiments.ray_backend import RayBackend
+
+    nodes = [{"Alive": True, "Resources": {"CPU": 16.0, "GPU": 1.0}},
+             {"Alive": True, "Resources": {"CPU": 4.0}},
+             {"Alive": False, "Resources": {"CPU": 64.0, "GPU": 8.0}}]
+    monkeypatch.setattr(ray, "nodes", lambda: nodes)
+    slots = lambda **kw: RayBackend(ClusterOptions(**kw)).slots(None)
+    assert slots() == 20  # 1 CPU a run, on the live nodes
+    assert slots(gpus_per_run=0.25) == 4  # four small nets share the one GPU
+    assert slots(gpus_per_run=0.25, cpus_per_run=8) == 2
+    assert RayBackend(ClusterOptions(gpus_per_run=1)).slots(3) == 3  # --concurrency says so
+    with pytest.raises(ClusterUnavailable, match="no node of the Ray cluster has 1 CPU"):
+        slots(gpus_per_run=2)

@@ -129,6 +129,23 @@ class _Reporter(Callback):
         self._add(("end", result.to_dict()), now=True)
 
 
+def _node_share(config) -> dict:
+    """The device and CPU threads of the run's share of its node. Threads: the CPUs Ray gave it,
+    not every core (the app's remembered choice is for a machine to itself). Device: a run
+    given no GPU trains on the CPU even on a GPU node (Ray leaves CUDA_VISIBLE_DEVICES alone
+    then, and the node's GPUs belong to the runs that asked for them)."""
+    context = ray.get_runtime_context()
+    cpus = context.get_assigned_resources().get("CPU", 1.0)
+    device = config.device
+    if not context.get_accelerator_ids().get("GPU"):
+        if device == "cuda":
+            raise ValueError("a run on the 'cuda' device needs a GPU: pass --gpus-per-run "
+                             "(1, or 0.25 to pack four small nets on one GPU)")
+        if device == "auto":
+            device = "cpu"
+    return {"device": device, "threads": config.threads or max(1, round(cpus))}
+
+
 def _train_run(job: RunJob, run_id: str, run_dir: str, storage: str, data, channel,
                download: bool) -> dict:
     """The Ray task: train one run in `run_dir`, continuing its checkpoint if it has one."""
@@ -139,20 +156,17 @@ def _train_run(job: RunJob, run_id: str, run_dir: str, storage: str, data, chann
         raise OSError(f"the checkpoint storage {storage} is not there on {socket.gethostname()}: "
                       "pass --storage a folder that every node of the cluster mounts")
     folder = Path(run_dir)
-    # the run's share of the node, not every core of it (Ray tells torch so too, through
-    # OMP_NUM_THREADS; the app's remembered choice is for a machine to itself)
-    cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
-    threads = job.config.threads or max(1, round(cpus))
+    share = _node_share(job.config)
     reporter = _Reporter(channel, run_id)
     trainer = None
     if (folder / SIDECAR).exists():
         try:
-            trainer = Trainer.from_checkpoint(folder, run_dir=folder, data=data, threads=threads,
+            trainer = Trainer.from_checkpoint(folder, run_dir=folder, data=data, **share,
                                               download=download, callbacks=[reporter])
         except (ValueError, OSError):  # unreadable or incompatible: the run starts over
             shutil.rmtree(folder, ignore_errors=True)
     if trainer is None:
-        trainer = Trainer(job.spec, job.config.replace(threads=threads), run_dir=folder,
+        trainer = Trainer(job.spec, job.config.replace(**share), run_dir=folder,
                           data=data, download=download, callbacks=[reporter])
         trainer.run_id = run_id  # the driver's id, so that a retry continues the same run
     try:
