@@ -130,20 +130,19 @@ class _Reporter(Callback):
 
 
 def _node_share(config) -> dict:
-    """The device and CPU threads of the run's share of its node. Threads: the CPUs Ray gave it,
-    not every core (the app's remembered choice is for a machine to itself). Device: a run
-    given no GPU trains on the CPU even on a GPU node (Ray leaves CUDA_VISIBLE_DEVICES alone
-    then, and the node's GPUs belong to the runs that asked for them)."""
+    """The run's share of its node. A run given no GPU sees none, even on a GPU node: Ray
+    leaves CUDA_VISIBLE_DEVICES alone then, and the node's GPUs belong to the runs that asked
+    for them (every run of a sweep asks the same, and a worker serves one sweep, so no CUDA was
+    set up in this process before). Threads: the CPUs Ray gave the run, not every core of the
+    node (the app's remembered choice is for a machine to itself)."""
     context = ray.get_runtime_context()
-    cpus = context.get_assigned_resources().get("CPU", 1.0)
-    device = config.device
     if not context.get_accelerator_ids().get("GPU"):
-        if device == "cuda":
+        if config.device == "cuda":
             raise ValueError("a run on the 'cuda' device needs a GPU: pass --gpus-per-run "
                              "(1, or 0.25 to pack four small nets on one GPU)")
-        if device == "auto":
-            device = "cpu"
-    return {"device": device, "threads": config.threads or max(1, round(cpus))}
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    cpus = context.get_assigned_resources().get("CPU", 1.0)
+    return {"threads": config.threads or max(1, round(cpus))}
 
 
 def _train_run(job: RunJob, run_id: str, run_dir: str, storage: str, data, channel,
