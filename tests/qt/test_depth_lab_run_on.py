@@ -43,6 +43,9 @@ def test_run_on_is_remembered(qtbot, tab):
     qtbot.addWidget(again)
     assert again.form.cluster() == ClusterOptions(address="ray://head:10001")
     assert again.form.address_edit.isEnabled()
+    again.form.set_cluster(None)  # back to this computer: the address waits for next time
+    again.form.save(tab.context.settings)
+    assert again.form.cluster() is None and again.form.address_edit.text() == "ray://head:10001"
     assert again.shutdown()
 
 

@@ -150,8 +150,8 @@ class ExperimentRunner:
         try:
             if self.data is None:
                 self.data = self._load_data()
-            self.backend.open(self.store.runs, self.data, download=self.download)
             try:
+                self.backend.open(self.store.runs, self.data, download=self.download)
                 self._slots = self.backend.slots(self.concurrency)
                 if self._slots == 1:
                     self._worker()

@@ -203,9 +203,11 @@ class ExperimentForm(QWidget):
         return ClusterOptions(address=self.address_edit.text().strip()) if self.on_ray() else None
 
     def set_cluster(self, cluster: ClusterOptions | None) -> None:
+        """Run on `cluster`, or on this computer (None; the address is kept for next time)."""
+        if cluster is not None:
+            self.address_edit.setText(cluster.address)
         self.run_on_combo.setCurrentIndex(self.run_on_combo.findData("ray" if cluster else
                                                                      "local"))
-        self.address_edit.setText(cluster.address if cluster else "")
 
     def is_valid(self) -> bool:
         return self._error is None
@@ -223,9 +225,9 @@ class ExperimentForm(QWidget):
         settings.set_value("depthlab/ray_address", self.address_edit.text().strip())
 
     def restore(self, settings: Settings) -> None:
+        self.address_edit.setText(settings.text("depthlab/ray_address"))
         on_ray = settings.text("depthlab/run_on") == "ray"
-        self.set_cluster(ClusterOptions(address=settings.text("depthlab/ray_address"))
-                         if on_ray else None)
+        self.set_cluster(ClusterOptions(address=self.address_edit.text()) if on_ray else None)
         key = settings.value("depthlab/preset", "quick") or None
         preset = key if key in EXPERIMENT_PRESETS or key is None else "quick"
         self.apply_preset(preset or "quick")
