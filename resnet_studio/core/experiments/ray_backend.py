@@ -226,15 +226,20 @@ class RemoteTrainer:
         channel = self.backend.channel
         ref = self.backend.submit(self)
         stop_sent = False
-        while True:
-            ready, _ = ray.wait([ref], timeout=POLL_S)
-            if self._stop_requested and not stop_sent:
-                channel.stop.remote(self.run_id)
-                stop_sent = True
-            self._replay(ray.get(channel.take.remote(self.run_id)))
-            self._recorder.on_train_batch_end(self, self.step)  # the run's heartbeat
-            if ready:
-                break
+        try:
+            while True:
+                ready, _ = ray.wait([ref], timeout=POLL_S)
+                if self._stop_requested and not stop_sent:
+                    channel.stop.remote(self.run_id)
+                    stop_sent = True
+                self._replay(ray.get(channel.take.remote(self.run_id)))
+                self._recorder.on_train_batch_end(self, self.step)  # the run's heartbeat
+                if ready:
+                    break
+        except BaseException:  # the store failed, a second Ctrl+C: nothing trains unrecorded
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+            raise
         try:
             ray.get(ref)
         except ray.exceptions.RayTaskError as e:  # the task raised: the same error as locally
