@@ -1,7 +1,8 @@
 """`resnet-studio sweep`: train a grid of depths x variants x seeds and print the degradation
 readout. The experiment is stored with the runs, so the Depth Lab can open it (its id is printed),
 and `--resume ID` finishes an interrupted one. The plan is `app.experiments.ExperimentPlan`, the
-same one the Depth Lab makes from the same grid."""
+same one the Depth Lab makes from the same grid. `--backend ray` trains the runs as Ray tasks
+(core.experiments.ray_backend; Ray is imported only then)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ def add_parser(sub) -> None:
     p.add_argument("--eval-every", type=int)
     p.add_argument("--checkpoint-every", type=int,
                    help="steps between checkpoints (an interrupted run resumes from the last)")
-    p.add_argument("--concurrency", type=int, default=1,
-                   help="train this many runs at once (threads; useful on a GPU)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="train this many runs at once (threads; useful on a GPU; default 1, "
+                   "with --backend ray as many as the cluster fits)")
     p.add_argument("--threads", type=int, help="CPU threads for each run (default: measured "
                    "once per model family on this machine; 1 is often faster for these small "
                    "nets on a busy machine)")
@@ -41,6 +43,22 @@ def add_parser(sub) -> None:
     p.add_argument("--no-memory-check", action="store_true",
                    help="create the experiment even when a run's estimated memory (model, "
                    "batch, dataset) exceeds what this machine has available")
+    ray = p.add_argument_group(
+        "running on Ray (pip install 'resnet-studio[cluster]')",
+        "Each run is a Ray task; its numbers land in the same run store as local runs.")
+    ray.add_argument("--backend", choices=["local", "ray"], default="local",
+                     help="where the runs train: this process (default) or Ray")
+    ray.add_argument("--address", default="", metavar="ADDR", help="the Ray cluster: 'auto' (this machine "
+                     "joined one with `ray start`), ray://HOST:10001, or none to start a local "
+                     "Ray for this sweep")
+    ray.add_argument("--gpus-per-run", type=float, default=0.0, metavar="F",
+                     help="GPUs each run takes (0.25 packs four small nets on one GPU; "
+                     "0: runs train on CPUs)")
+    ray.add_argument("--cpus-per-run", type=float, default=1.0, metavar="N", help="CPUs each run takes")
+    ray.add_argument("--storage", default="", metavar="DIR", help="a folder every worker can reach (or a "
+                     "file:// URI) for the checkpoints (default: this app's runs folder)")
+    ray.add_argument("--max-retries", type=int, default=3, metavar="K", help="times a run whose worker "
+                     "died is retried from its last checkpoint")
     p.add_argument("--resume", metavar="ID", help="run what is missing of a stored experiment "
                    "(an id, a unique prefix or 'last')")
     p.add_argument("--list", action="store_true", help="list the stored experiments")
@@ -94,7 +112,7 @@ def make_listener(stream, quiet: bool, total: int):
         def __init__(self):
             self.tty = hasattr(stream, "isatty") and stream.isatty()
             self.last = 0.0
-            self.started = 0
+            self.started: set[int] = set()
 
         def _say(self, text: str, final: bool = True) -> None:
             if quiet:
@@ -111,9 +129,9 @@ def make_listener(stream, quiet: bool, total: int):
                 self._say(f"{message} {done}/{total_}" if total_ else message, final=False)
 
         def on_run_start(self, cell, run_id, resumed):
-            self.started += 1
+            self.started.add(cell.index)  # a run retried after its worker died counts once
             how = f"resumed at step {cell.step}" if resumed else "started"
-            self._say(f"[{self.started}/{total}] {cell.label}: {how} (run {run_id})")
+            self._say(f"[{len(self.started)}/{total}] {cell.label}: {how} (run {run_id})")
 
         def on_log(self, cell, log):
             if self.tty or time.monotonic() - self.last >= 5 or log.step == log.total_steps:
@@ -134,6 +152,25 @@ def make_listener(stream, quiet: bool, total: int):
     return Printer()
 
 
+def backend_from_args(args):
+    """The backend the flags ask for (ClusterUnavailable, one line, without Ray installed)."""
+    from resnet_studio.core.experiments.backends import ClusterOptions, make_backend
+
+    if args.backend != "ray":
+        given = [flag for flag, value in (("--address", args.address),
+                                          ("--gpus-per-run", args.gpus_per_run),
+                                          ("--cpus-per-run", args.cpus_per_run != 1.0),
+                                          ("--storage", args.storage),
+                                          ("--max-retries", args.max_retries != 3)) if value]
+        if given:
+            raise ValueError(f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} "
+                             "only with --backend ray")
+        return make_backend(None)
+    return make_backend(ClusterOptions(
+        address=args.address, gpus_per_run=args.gpus_per_run, cpus_per_run=args.cpus_per_run,
+        storage=args.storage, max_retries=args.max_retries))
+
+
 def run(args) -> int:
     from resnet_studio.app.experiments import describe_experiment, experiments_json
     from resnet_studio.app.runs import remove_interrupted_writes
@@ -145,6 +182,9 @@ def run(args) -> int:
         raise ValueError("--threads must be at least 1")
     if args.csv == "-" and args.json:
         raise ValueError("--csv - and --json both print to standard output; choose one")
+    backend = None if args.list or args.show else backend_from_args(args)
+    if args.backend == "ray" and backend is not None:
+        backend.connect()  # an unreachable cluster is refused before an experiment is stored
     with ExperimentStore() as store:
         if store.notice and (args.list or args.show or not store.read_only):
             print(store.notice, file=sys.stderr)  # moved aside, or read-only but only read
@@ -172,12 +212,20 @@ def run(args) -> int:
                 exp = plan_from_args(args).create(store)
         remove_interrupted_writes()
         print(f"experiment {exp.id}: {len(exp.missing())} run(s) to do", file=sys.stderr)
-        runner = ExperimentRunner(store, exp.id, concurrency=args.concurrency,
+        if args.backend == "ray":
+            print(f"on {backend.options.describe()}; checkpoints in {backend.storage}",
+                  file=sys.stderr)
+            if not exp.config.checkpoint_every:
+                print("note: without --checkpoint-every a run whose worker dies starts over",
+                      file=sys.stderr)
+        runner = ExperimentRunner(store, exp.id, concurrency=args.concurrency, backend=backend,
                                   listener=make_listener(sys.stderr, args.quiet,
                                                          len(exp.missing())),
                                   download=not args.offline)
+        again = f"resnet-studio sweep --resume {exp.id}" + (" --backend ray"
+                                                            if args.backend == "ray" else "")
         with stop_on_ctrl_c(runner.stop, "stopping: the running run writes a checkpoint; "
-                            f"`resnet-studio sweep --resume {exp.id}` finishes the rest") \
+                            f"`{again}` finishes the rest") \
                 as signals:
             final = runner.run()
         _emit(store.results(final), args)

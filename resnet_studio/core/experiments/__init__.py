@@ -9,7 +9,8 @@ see the degradation problem (He et al. 2015, Fig. 6 and Table 6) with your own e
 
 `plan` says what an experiment is (variants, depths, cells, presets), `store` keeps it next to
 the runs, `runner` trains its missing cells, `results` turns the runs' numbers into the table and
-the degradation readout. Nothing here imports torch until a run starts.
+the degradation readout; `backends` says where the runs train (this process, or a Ray cluster
+through `ray_backend`, imported only then). Nothing here imports torch until a run starts.
 """
 
 from resnet_studio.core.experiments.plan import (

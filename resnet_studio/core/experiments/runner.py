@@ -1,8 +1,11 @@
 """Running an experiment: its missing cells as a queue of ordinary training runs, one Trainer
-at a time (or `concurrency` at once), with cancel / stop / add while it runs.
+at a time (or `concurrency` at once), with cancel / stop / add while it runs. Where the runs
+train is the backend's business (backends.py: this process, or a Ray cluster); the queue, the
+store and the listener are the same for both.
 
 Threads: `ExperimentRunner.run()` blocks the thread that calls it (a command's main thread, the
-Depth Lab's session thread) and trains there, or in `concurrency` worker threads it starts.
+Depth Lab's session thread) and trains there, or in `concurrency` worker threads it starts
+(with a Ray backend each thread follows one run training on the cluster).
 `ExperimentListener` methods are called on those training threads, after the run store has
 recorded what they report: keep them short (post a record, print a line). `stop`, `cancel_run`
 and `add_run` may be called from any thread.
@@ -16,9 +19,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
+from resnet_studio.core.experiments.backends import LocalBackend, RunJob
 from resnet_studio.core.experiments.plan import Cell, Experiment, make_spec
 from resnet_studio.core.experiments.store import ExperimentStore
 from resnet_studio.core.training.callbacks import Callback, EvalResult, TrainLog, TrainResult
@@ -30,7 +34,8 @@ class ExperimentListener:
 
     def on_experiment_start(self, experiment: Experiment) -> None: ...
 
-    def on_run_start(self, cell: Cell, run_id: str, resumed: bool) -> None: ...
+    def on_run_start(self, cell: Cell, run_id: str, resumed: bool) -> None:
+        """Also again, resumed, when a Ray worker died and its run goes on from a checkpoint."""
 
     def on_data_progress(self, done: int, total: int, message: str) -> None: ...
 
@@ -69,20 +74,23 @@ class ExperimentRunner:
     """Runs an experiment's missing cells as a queue and records each as a normal run.
 
     `concurrency` > 1 trains that many small models at once in threads (worth it on a GPU,
-    where one CIFAR ResNet leaves most of the device idle; on a CPU they only compete). Cells
+    where one CIFAR ResNet leaves most of the device idle; on a CPU they only compete); None:
+    one locally, as many as the cluster's resources fit with a Ray `backend`. Cells
     added while it runs (`add_run`, or `ExperimentStore.add_cell` from anywhere) are picked up.
     `cancel_run` stops one run (it is marked cancelled, the others go on); `stop` ends the
     experiment (the running runs write a checkpoint and are resumed by the next `run()`).
     """
 
     def __init__(self, store: ExperimentStore, experiment_id: str, *,
-                 listener: ExperimentListener | None = None, concurrency: int = 1,
+                 listener: ExperimentListener | None = None, concurrency: int | None = None,
                  callbacks: Sequence[Callback] = (), data: Any | None = None,
-                 download: bool = True):
+                 download: bool = True, backend: Any | None = None):
         self.store = store
         self.experiment_id = store.resolve(experiment_id)
         self.listener = listener or ExperimentListener()
-        self.concurrency = max(1, int(concurrency))
+        self.concurrency = None if concurrency is None else max(1, int(concurrency))
+        self.backend = backend or LocalBackend()
+        self._slots = 1
         self.extra_callbacks = list(callbacks)
         self.data = data
         self.download = download
@@ -142,15 +150,20 @@ class ExperimentRunner:
         try:
             if self.data is None:
                 self.data = self._load_data()
-            if self.concurrency == 1:
-                self._worker()
-            else:
-                threads = [threading.Thread(target=self._worker, name=f"experiment-{i}",
-                                            daemon=True) for i in range(self.concurrency)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
+            try:
+                self.backend.open(self.store.runs, self.data, download=self.download)
+                self._slots = self.backend.slots(self.concurrency)
+                if self._slots == 1:
+                    self._worker()
+                else:
+                    threads = [threading.Thread(target=self._worker, name=f"experiment-{i}",
+                                                daemon=True) for i in range(self._slots)]
+                    for t in threads:
+                        t.start()
+                    for t in threads:
+                        t.join()
+            finally:
+                self.backend.close()
             if self._error is not None:
                 raise self._error
             if self._stop:
@@ -214,34 +227,25 @@ class ExperimentRunner:
                 return
 
     def _run_cell(self, cell: Cell) -> None:
-        from resnet_studio.core.training.trainer import Trainer
-
         exp = self.store.get(self.experiment_id)
-        config = exp.run_config(cell)
         runs = self.store.runs
         rec = runs.get(cell.run_id) if cell.run_id and runs.exists(cell.run_id) else None
-        name = f"{exp.name}: {cell.label}"
+        job = RunJob(cell=cell, spec=make_spec(cell.depth, cell.variant),
+                     config=exp.run_config(cell), run_name=f"{exp.name}: {cell.label}",
+                     experiment_id=exp.id)
         trainer = None
-        if rec is not None and rec.checkpoint and Path(rec.checkpoint).exists() \
-                and rec.status != "finished":
-            try:
-                trainer = Trainer.from_checkpoint(rec.checkpoint, store=runs, run_name=name,
-                                                  experiment_id=exp.id, data=self.data,
-                                                  download=self.download)
-            except (ValueError, OSError):  # an unreadable or incompatible checkpoint: restart
-                trainer = None
+        if rec is not None and rec.status != "finished":
+            trainer = self.backend.continue_run(replace(
+                job, run_id=rec.id, run_dir=rec.run_dir, checkpoint=rec.checkpoint))
         if trainer is None:
             if rec is not None:  # interrupted before its first checkpoint: start over
                 runs.delete(rec.id, delete_files=True)
                 self.store.set_cell_run(exp.id, cell.index, None)
-            trainer = Trainer(make_spec(cell.depth, cell.variant), config, store=runs,
-                              run_name=name, experiment_id=exp.id, data=self.data,
-                              download=self.download)
+            trainer = self.backend.start_run(job)
         # after the trainer's RunRecorder, so the run's row exists when ours fire
         trainer.callbacks.append(_CellCallback(self, cell))
         for cb in self.extra_callbacks:
             trainer.callbacks.append(cb)
-        prior = (cell.seconds or 0.0) if trainer.resumed else 0.0
         with self._lock:
             self._active[cell.index] = trainer
             cancelled_meanwhile = self._stop or self.store.get(exp.id).cell(cell.index).cancelled
@@ -250,7 +254,7 @@ class ExperimentRunner:
         result, message = None, ""
         t0 = time.perf_counter()
         try:
-            if self.concurrency > 1:
+            if self._slots > 1:
                 # the model's initial weights come from the global RNG: one setup at a time
                 with self._setup_lock:
                     trainer.setup()
@@ -264,6 +268,8 @@ class ExperimentRunner:
             with self._lock:
                 self._active.pop(cell.index, None)
             if runs.exists(trainer.run_id):
+                # a remote trainer knows whether it resumed once its task has started
+                prior = (cell.seconds or 0.0) if trainer.resumed else 0.0
                 self.store.set_cell_run(exp.id, cell.index, trainer.run_id,
                                         round(prior + time.perf_counter() - t0, 3))
         self.listener.on_run_end(self.store.get(exp.id).cell(cell.index), result, message)

@@ -1,6 +1,7 @@
-"""The Depth Lab's grid picker: a preset, depths, variants, seeds, steps, dataset, parallel runs
-and a name. `value()` is the GridRequest it shows, `plan()` the ExperimentPlan that request
-makes (the same one `resnet-studio sweep` makes from the same flags)."""
+"""The Depth Lab's grid picker: a preset, depths, variants, seeds, steps, dataset, parallel runs,
+where the runs train and a name. `value()` is the GridRequest it shows, `plan()` the
+ExperimentPlan that request makes (the same one `resnet-studio sweep` makes from the same
+flags), `cluster()` the Ray cluster chosen under "Run on" (None: this computer)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from resnet_studio.core.experiments import (
     VARIANTS,
     ExperimentError,
 )
+from resnet_studio.core.experiments.backends import ClusterOptions, cluster_missing
 from resnet_studio.qt.kit.palette import ERROR, muted_style
 from resnet_studio.qt.kit.settings import Settings
 
@@ -91,6 +93,15 @@ class ExperimentForm(QWidget):
         self.parallel_spin.setToolTip("Train this many nets at once (threads). Worth it on a "
                                       "GPU, where one small net leaves it mostly idle; on a CPU "
                                       "keep 1")
+        self.run_on_combo = QComboBox()
+        self.run_on_combo.addItem("this computer", "local")
+        self.run_on_combo.addItem("Ray cluster", "ray")
+        self.run_on_combo.setToolTip("Ray: each run is a task on a Ray cluster (pip install "
+                                     "'resnet-studio[cluster]'); its numbers land here as usual")
+        self.address_edit = QLineEdit(placeholderText="empty: a local Ray; auto; ray://host:10001")
+        self.address_edit.setToolTip("The Ray cluster: empty starts a local Ray for the run, "
+                                     "'auto' joins the one this machine is part of (`ray "
+                                     "start`), ray://HOST:10001 a remote one")
         self.name_edit = QLineEdit(placeholderText="(named after the grid)")
         self.grid_label = QLabel(wordWrap=True)
         self.grid_label.setStyleSheet(muted_style())
@@ -103,7 +114,9 @@ class ExperimentForm(QWidget):
                               ("Variants", _grid(list(self.variant_boxes.values()), 1)),
                               ("Seeds", self.seeds_spin), ("Steps", self.steps_spin),
                               ("Dataset", self.dataset_combo),
-                              ("Parallel runs", self.parallel_spin), ("Name", self.name_edit),
+                              ("Parallel runs", self.parallel_spin),
+                              ("Run on", self.run_on_combo), ("Ray address", self.address_edit),
+                              ("Name", self.name_edit),
                               ("", self.grid_label)):
             if label:
                 form.addRow(label, widget)
@@ -117,6 +130,7 @@ class ExperimentForm(QWidget):
         self.seeds_spin.valueChanged.connect(self._edited)
         self.steps_spin.valueChanged.connect(self._edited)
         self.dataset_combo.currentTextChanged.connect(self._edited)
+        self.run_on_combo.currentIndexChanged.connect(self._edited)
         self.apply_preset("quick")
 
     # -- public ---------------------------------------------------------------------------------
@@ -177,8 +191,23 @@ class ExperimentForm(QWidget):
                     from None
         return sorted(set(depths))
 
-    def concurrency(self) -> int:
-        return self.parallel_spin.value()
+    def concurrency(self) -> int | None:
+        """Runs at once; None on Ray (as many as the cluster's resources fit)."""
+        return None if self.on_ray() else self.parallel_spin.value()
+
+    def on_ray(self) -> bool:
+        return self.run_on_combo.currentData() == "ray"
+
+    def cluster(self) -> ClusterOptions | None:
+        """The Ray cluster the runs go to (None: this computer)."""
+        return ClusterOptions(address=self.address_edit.text().strip()) if self.on_ray() else None
+
+    def set_cluster(self, cluster: ClusterOptions | None) -> None:
+        """Run on `cluster`, or on this computer (None; the address is kept for next time)."""
+        if cluster is not None:
+            self.address_edit.setText(cluster.address)
+        self.run_on_combo.setCurrentIndex(self.run_on_combo.findData("ray" if cluster else
+                                                                     "local"))
 
     def is_valid(self) -> bool:
         return self._error is None
@@ -192,8 +221,13 @@ class ExperimentForm(QWidget):
         settings.set_value("depthlab/seeds", r.seeds)
         settings.set_value("depthlab/steps", r.steps)
         settings.set_value("depthlab/dataset", r.dataset)
+        settings.set_value("depthlab/run_on", self.run_on_combo.currentData())
+        settings.set_value("depthlab/ray_address", self.address_edit.text().strip())
 
     def restore(self, settings: Settings) -> None:
+        self.address_edit.setText(settings.text("depthlab/ray_address"))
+        on_ray = settings.text("depthlab/run_on") == "ray"
+        self.set_cluster(ClusterOptions(address=self.address_edit.text()) if on_ray else None)
         key = settings.value("depthlab/preset", "quick") or None
         preset = key if key in EXPERIMENT_PRESETS or key is None else "quick"
         self.apply_preset(preset or "quick")
@@ -239,8 +273,13 @@ class ExperimentForm(QWidget):
                 modified = i == self.preset_combo.currentIndex() and not self._is_preset(key)
                 self.preset_combo.setItemText(i, EXPERIMENT_PRESETS[key].title
                                               + (" (modified)" if modified else ""))
+        on_ray = self.on_ray()
+        self.parallel_spin.setEnabled(not on_ray)  # on Ray: as many as the cluster fits
+        self.address_edit.setEnabled(on_ray)
         try:
             plan = self.plan()
+            if on_ray and cluster_missing():
+                raise ExperimentError(cluster_missing())
         except (ValueError, KeyError) as e:
             self._error = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
             self.grid_label.setText(f"<span style='color:{ERROR}'>{self._error}</span>")

@@ -1,7 +1,9 @@
 """One experiment (a queue of training runs) at a time on a QueueSession: the runner's listener
 posts plain records on the session's thread and the GUI gets them at a UI tick. Cancel one run or
 stop all from the GUI thread at any time: the runner's controls are thread-safe. A run added
-while it runs goes through the store (`ExperimentStore.add_cell`); the runner picks it up."""
+while it runs goes through the store (`ExperimentStore.add_cell`); the runner picks it up. On a
+Ray cluster the runs train as Ray tasks (joined or started on the session's thread); what they
+report reaches this session the same way."""
 
 from __future__ import annotations
 
@@ -57,17 +59,20 @@ class ExperimentSession(QueueSession):
         self.experiment_id: str | None = None
 
     def start(self, experiment_id: str, *, store_path: str | None = None,
-              concurrency: int = 1) -> None:
-        """Run the experiment's missing cells (all of them for a new one)."""
+              concurrency: int | None = 1, cluster=None) -> None:
+        """Run the experiment's missing cells (all of them for a new one), here or on the Ray
+        cluster `cluster` (a ClusterOptions)."""
         self.experiment_id = experiment_id
 
         def build(post):
             from resnet_studio.core.experiments import ExperimentRunner, ExperimentStore
+            from resnet_studio.core.experiments.backends import make_backend
 
+            backend = make_backend(cluster)
             store = ExperimentStore(store_path)
             try:
                 return ExperimentRunner(store, experiment_id, listener=_posting_listener(post),
-                                        concurrency=concurrency)
+                                        concurrency=concurrency, backend=backend)
             except BaseException:
                 store.close()
                 raise

@@ -116,10 +116,12 @@ class DepthLabTab(TabWidget):
         self.controls.show_message("")
         self._redraw()
         self.controls.show_busy("preparing data…")
+        cluster = self.form.cluster()
         self.session.start(exp.id, store_path=self.store_path,
-                           concurrency=self.form.concurrency())
+                           concurrency=self.form.concurrency(), cluster=cluster)
         self.refresh_experiments()
-        self.statusMessage.emit(f"Depth Lab: running {exp.name}")
+        self.statusMessage.emit(f"Depth Lab: running {exp.name}"
+                                + (f" on {cluster.describe()}" if cluster else ""))
 
     def open_experiment(self, ref: str | None) -> Experiment | None:
         """Show a stored experiment: grid, curves, table, degradation."""
