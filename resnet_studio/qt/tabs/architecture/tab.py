@@ -54,11 +54,13 @@ class ArchitectureTab(TabWidget):
         self.actions: dict[str, QAction] = {}
         for key, text, tip, slot in [
             ("fit", "Fit", "Fit the whole graph in view (double-click background)", self.graph.fit),
-            ("zoom_in", "Zoom +", "Zoom in (mouse wheel)", self.graph.zoom_in),
-            ("zoom_out", "Zoom −", "Zoom out (mouse wheel)", self.graph.zoom_out),
-            ("collapse", "Collapse stages", "Show each stage as one ×N box",
+            # short labels: at 1280 px wide the graph's column must show every tool, Compare too
+            ("zoom_in", "+", "Zoom in (mouse wheel)", self.graph.zoom_in),
+            ("zoom_out", "−", "Zoom out (mouse wheel)", self.graph.zoom_out),
+            ("collapse", "Collapse", "Collapse stages: each stage as one ×N box",
              lambda: self.set_all_stages(True)),
-            ("expand", "Expand stages", "Show every block", lambda: self.set_all_stages(False)),
+            ("expand", "Expand", "Expand stages: show every block",
+             lambda: self.set_all_stages(False)),
         ]:
             action = tools.addAction(text, slot)
             action.setToolTip(tip)
