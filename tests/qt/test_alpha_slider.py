@@ -1,10 +1,18 @@
 """The Gradients tab's shortcut-strength slider: moving it measures the same net at the new α
-(same weights, same batch), redraws the depth plots and the verdict, and is remembered."""
+(same weights, same batch), redraws the depth plots and the verdict, and is remembered; α on
+the block graph's shortcut arcs and in the builder form."""
+
+from dataclasses import replace
 
 import numpy as np
 
+from resnet_studio.core.inspect import summarize
+from resnet_studio.core.zoo import get_spec
 from resnet_studio.qt.kit.settings import Settings
 from resnet_studio.qt.kit.tab import TabContext
+from resnet_studio.qt.sidebar.spec_form import SpecForm
+from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
+from resnet_studio.qt.tabs.architecture.graph_items import ArcItem
 from resnet_studio.qt.tabs.gradients.tab import ALPHA_KEY, GradientsTab
 
 
@@ -42,18 +50,12 @@ def test_moving_the_slider_redraws_the_profile_and_the_verdict(qtbot, tmp_path):
     again = GradientsTab(TabContext(settings=settings, store_path=str(tmp_path / "r.sqlite")))
     qtbot.addWidget(again)
     assert again.init_view.alpha_slider.value() == 0.0  # remembered
+    again.set_spec(replace(get_spec("resnet20"), shortcut_scale=0.3))  # the builder's α
+    assert again.init_view.alpha_slider.value() == 0.3
     assert again.shutdown(30_000)
 
 
 def test_graph_arcs_and_the_builder_form_show_alpha(qtbot):
-    from dataclasses import replace
-
-    from resnet_studio.core.inspect import summarize
-    from resnet_studio.core.zoo import get_spec
-    from resnet_studio.qt.sidebar.spec_form import SpecForm
-    from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
-    from resnet_studio.qt.tabs.architecture.graph_items import ArcItem
-
     view = BlockGraphView()
     qtbot.addWidget(view)
     view.set_graph(summarize(replace(get_spec("resnet20"), shortcut_scale=0.5)).graph)

@@ -96,7 +96,10 @@ class GradientsTab(TabWidget):
         self.set_spec(summary.spec)
 
     def set_spec(self, spec: ArchSpec) -> None:
-        """The sidebar's model, offered as "Current model" (measured if it is chosen)."""
+        """The sidebar's model, offered as "Current model" (measured if it is chosen); a
+        shortcut strength set in the builder moves the α slider to it."""
+        if not spec.plain and spec.shortcut_scale != 1.0:
+            self.init_view.alpha_slider.set_value(spec.shortcut_scale)
         self.picker.set_current(spec)
 
     # -- busy ----------------------------------------------------------------------------------
