@@ -146,8 +146,9 @@ def _print_alphas(args) -> int:
         print(alphas_json(sweep) if args.json else alphas_csv(sweep).rstrip("\n"))
         return 0
     nets = [p.net for p in sweep.profiles]
+    bn = "BatchNorm in train mode" if sweep.spec.norm == "batch" else "BatchNorm removed"
     print(f"{sweep.spec.name}: y = F(x) + α·shortcut(x), one forward + backward at "
-          f"initialisation per α, the same weights and batch")
+          f"initialisation per α ({bn}), the same weights and batch")
     print(f"batch: {sweep.batch_source}")
     print()
     cols = "".join(f" {'α=' + format(p.alpha, 'g'):>11}" for p in sweep.profiles)
