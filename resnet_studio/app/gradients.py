@@ -25,6 +25,7 @@ from resnet_studio.core.common.progress import Progress
 
 if TYPE_CHECKING:
     from resnet_studio.app.lesion import LesionResult
+    from resnet_studio.app.shortcut_strength import AlphaDial
     from resnet_studio.core.analysis.gradients import GradientReport
     from resnet_studio.core.analysis.lesion import LesionReport
     from resnet_studio.core.spec import ArchSpec
@@ -61,25 +62,40 @@ class InitMeasurement:
     seconds: float  # how long the measurement took
 
 
-def measure_at_init(request: InitRequest, progress: Progress | None = None) -> InitMeasurement:
-    """Measure the request's net (and its plain twin) at initialisation."""
-    from resnet_studio.app.summary import fit_spec_to_input
-    from resnet_studio.core.analysis.gradients import analyze_gradients, without_bn
+def measure_at_init(request: InitRequest, progress: Progress | None = None, *,
+                    dial: AlphaDial | None = None) -> InitMeasurement:
+    """Measure the request's net (and its plain twin) at initialisation. `dial`: an `AlphaDial`
+    that keeps the model and batch of this request at some α, so that a new α costs one
+    forward + backward (the Gradients tab's slider); the numbers are the same either way, and a
+    dial of another request is not used."""
+    from resnet_studio.core.analysis.gradients import analyze_gradients
 
+    if dial is not None and dial.answers(request):
+        return dial.measure(request.spec.shortcut_scale, progress)
     progress = Progress.of(progress)
     start = time.perf_counter()
     shape = request.input_shape
-    spec = fit_spec_to_input(request.spec, shape)
-    if not request.batch_norm:
-        spec = without_bn(spec)
-    batch = default_batch(spec) if request.batch_size is None else request.batch_size
-    if batch < 1:
-        raise ValueError("the batch must hold at least 1 image")
+    spec, batch = measured_spec(request)
     progress(0, 1, f"measuring {title_of(spec.name, request)}")
     report = analyze_gradients(spec, compare_plain=request.compare_plain, seed=request.seed,
                                batch_size=batch, input_shape=shape)
     progress(1, 1, "measured")
     return InitMeasurement(request=request, report=report, seconds=time.perf_counter() - start)
+
+
+def measured_spec(request: InitRequest) -> tuple[ArchSpec, int]:
+    """The spec and batch size measured for `request` (fitted to its input, BN removed if
+    asked)."""
+    from resnet_studio.app.summary import fit_spec_to_input
+    from resnet_studio.core.analysis.gradients import without_bn
+
+    spec = fit_spec_to_input(request.spec, request.input_shape)
+    if not request.batch_norm:
+        spec = without_bn(spec)
+    batch = default_batch(spec) if request.batch_size is None else request.batch_size
+    if batch < 1:
+        raise ValueError("the batch must hold at least 1 image")
+    return spec, batch
 
 
 def title_of(name: str, request: InitRequest) -> str:
@@ -281,5 +297,5 @@ class GradientsState:
 __all__ = ["CIFAR_BATCH", "IMAGENET_BATCH", "SECTIONS", "GradientsState", "InitMeasurement",
            "InitRequest", "RunGradients", "RunListing", "csv_text", "default_batch",
            "lesion_csv", "lesion_json", "list_gradient_runs", "load_gradient_runs",
-           "measure_at_init", "report_csv", "report_json", "report_title",
+           "measure_at_init", "measured_spec", "report_csv", "report_json", "report_title",
            "run_dict", "runs_csv", "runs_json", "title_of"]

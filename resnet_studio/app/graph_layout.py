@@ -104,6 +104,7 @@ class Arc:
     kind: str  # identity | zero_pad | projection | none
     y_branch: float
     y_add: float
+    scale: float = 1.0  # α: the shortcut adds α·x (the graph's `shortcut_scale`)
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,8 @@ class _Placer:
         y_add = bottom + ADD_GAP
         # a plain block has no addition: the data line just runs on, in the same rhythm
         self.out.arcs.append(Arc(owner, kind, box.y - BRANCH_GAP,
-                                 bottom if kind == "none" else y_add))
+                                 bottom if kind == "none" else y_add,
+                                 1.0 if kind == "none" else self.state.graph.shortcut_scale))
         self.out.links.append(Link(bottom, y_add + (ADD_R if kind == "none" else -ADD_R), False))
         return y_add + ADD_R
 

@@ -24,6 +24,10 @@ def add_parser(sub) -> None:
                    help="remove every BatchNorm (the no-BN regime)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch")
     p.add_argument("--convs", action="store_true", help="also list every conv's weight gradient")
+    p.add_argument("--alpha", metavar="A,B,...",
+                   help="shortcut strengths α to measure, y = F(x) + α·shortcut(x), each in 0 "
+                        "(plain) … 1 (residual), e.g. 0,0.25,0.5,1: one profile per α, the same "
+                        "weights and batch")
     p.add_argument("--run", action="append", metavar="RUN",
                    help="instead: the per-block gradient norms a run recorded while training "
                         "(id, unique prefix or 'last'; give it twice for two runs)")
@@ -76,6 +80,8 @@ def run(args) -> int:
 
     if args.run:
         return _print_runs(args)
+    if args.alpha is not None:
+        return _print_alphas(args)
     report = measure_at_init(request_from(args)).report
     if args.json or args.csv:
         print(report_json(report) if args.json else report_csv(report).rstrip("\n"))
@@ -123,4 +129,45 @@ def run(args) -> int:
     if net.norm == "batch" and not net.preact:
         print("  (with BatchNorm in batch-statistics mode every branch response after its BN has "
               "std ≈ 1 at initialisation; try --no-bn, or trained weights, for He et al.'s Fig. 7)")
+    return 0
+
+
+def _print_alphas(args) -> int:
+    from resnet_studio.app.shortcut_strength import (
+        alphas_csv,
+        alphas_json,
+        measure_alphas,
+        parse_alphas,
+    )
+    from resnet_studio.core.analysis.gradients import format_factor
+
+    sweep = measure_alphas(request_from(args), parse_alphas(args.alpha))
+    if args.json or args.csv:
+        print(alphas_json(sweep) if args.json else alphas_csv(sweep).rstrip("\n"))
+        return 0
+    nets = [p.net for p in sweep.profiles]
+    bn = "BatchNorm in train mode" if sweep.spec.norm == "batch" else "BatchNorm removed"
+    print(f"{sweep.spec.name}: y = F(x) + α·shortcut(x), one forward + backward at "
+          f"initialisation per α ({bn}), the same weights and batch")
+    print(f"batch: {sweep.batch_source}")
+    print()
+    cols = "".join(f" {'α=' + format(p.alpha, 'g'):>11}" for p in sweep.profiles)
+    print(f"|dL/dx| at each block input\n{'block':<12} {'depth':>5}{cols}")
+    for i, b in enumerate(nets[0].blocks):
+        print(f"{b.id:<12} {b.depth:>5}" + "".join(f" {_e(n.blocks[i].input_grad_norm):>11}"
+                                                   for n in nets))
+    if args.convs:
+        print(f"\n|dL/dW| per conv\n{'conv':<26} {'depth':>5}{cols}")
+        for i, c in enumerate(nets[0].convs):
+            name = c.name + (" (shortcut)" if c.shortcut else "")
+            print(f"{name:<26} {c.depth:>5}" + "".join(f" {_e(n.convs[i].weight_grad_norm):>11}"
+                                                       for n in nets))
+    print()
+    print(f"{'α':>5} {'first/last':>11} {'resp. std':>10}  verdict")
+    for p in sweep.profiles:
+        stds = p.net.response_stds
+        print(f"{p.alpha:>5g} {format_factor(p.net.first_to_last):>11} "
+              f"{float(stds.mean()):>10.4g}  {p.net.verdict}")
+    print("  (first/last: the first conv's weight-gradient norm ÷ the last conv's; resp. std: "
+          "the mean over blocks of the branch response's std)")
     return 0

@@ -67,7 +67,9 @@ def run(args) -> int:
         print(summary_json(summary, report))
         return 0
     preact = ", pre-activation" if spec.preact else ""
-    print(f"{spec.name}  ({spec.depth} layers, {spec.block} blocks, shortcut {spec.shortcut}{preact})"
+    alpha = f" (α={spec.shortcut_scale:g})" if spec.shortcut_scale != 1.0 else ""
+    print(f"{spec.name}  ({spec.depth} layers, {spec.block} blocks, shortcut {spec.shortcut}{alpha}"
+          f"{preact})"
           f"  input {'x'.join(map(str, summary.input_shape))}")
     saved = [m.activations for m in report.memory.layers] if report else None
     print(f"{'layer':<28} {'type':<18} {'output':<14} {'params':>11} {'MACs':>15} {'RF':>5} "

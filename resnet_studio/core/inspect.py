@@ -254,4 +254,5 @@ def _graph(spec: ArchSpec, input_shape: Shape, stem_out: Shape, output_shape: Sh
                            in_shape=output_shape, out_shape=output_shape))
     edges += [GraphEdge(prev, "head", "data", prev_shape),
               GraphEdge("head", "output", "data", output_shape)]
-    return BlockGraph(nodes=tuple(nodes), edges=tuple(edges), stages=tuple(infos))
+    return BlockGraph(nodes=tuple(nodes), edges=tuple(edges), stages=tuple(infos),
+                      shortcut_scale=spec.shortcut_scale)

@@ -43,6 +43,9 @@ class ArchSpec(JsonDataclass):
     in_channels: int = 3
     num_classes: int = 1000
     zero_init_residual: bool = False
+    # α in y = F(x) + α·shortcut(x): 1 is the residual net, 0 its plain twin's gradients (the
+    # shortcut's weights stay, contributing nothing); a dial between the two, never above 1.
+    shortcut_scale: float = 1.0
     notes: str = field(default="", compare=False)
 
     # -- derived facts -------------------------------------------------------------------
@@ -77,7 +80,8 @@ class ArchSpec(JsonDataclass):
         """The same stack with every shortcut removed (He et al. 2015's "plain" network)."""
         if self.plain:
             return self
-        return replace(self, shortcut="none", zero_init_residual=False, name=plain_name(self.name))
+        return replace(self, shortcut="none", zero_init_residual=False, shortcut_scale=1.0,
+                       name=plain_name(self.name))
 
     # -- validation ----------------------------------------------------------------------
     def errors(self) -> list[SpecError]:
@@ -119,6 +123,13 @@ class ArchSpec(JsonDataclass):
         if self.zero_init_residual and self.shortcut == "none":
             add("zero_init_residual", "zeroing the last BN of a block without a shortcut "
                 "makes the network output constant")
+        if not 0.0 <= self.shortcut_scale <= 1.0:
+            add("shortcut_scale", "must be between 0 (plain) and 1 (residual)")
+        elif self.shortcut == "none" and self.shortcut_scale != 1.0:
+            add("shortcut_scale", "a plain network has no shortcut to scale (set it to 1)")
+        elif self.zero_init_residual and self.shortcut_scale == 0.0:
+            add("zero_init_residual", "with the shortcut scaled to 0, zeroing each block's "
+                "last BN makes the network output constant")
         if self.zero_init_residual and self.norm == "none":
             add("zero_init_residual", "needs BatchNorm (it zeroes each block's last BN)")
         return errs

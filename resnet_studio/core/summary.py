@@ -75,6 +75,7 @@ class BlockGraph:
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
     stages: tuple[StageInfo, ...]
+    shortcut_scale: float = 1.0  # α of every shortcut: y = F(x) + α·shortcut(x)
 
     def node(self, node_id: str) -> GraphNode:
         return next(n for n in self.nodes if n.id == node_id)

@@ -112,11 +112,15 @@ class NetGradients:
     verdict: str  # one line, e.g. "gradients grow 8,461× from the last to the first layer: ..."
     detail: str  # one line on ∂L/∂x and the responses (they can disagree with the weight
     #              gradients: without BN the activations' scale enters every weight gradient)
+    shortcut_scale: float = 1.0  # α in y = F(x) + α·shortcut(x)
 
     @property
     def label(self) -> str:
-        """The model name, marked when BatchNorm is off: "resnet56 (no BN)"."""
-        return self.model if self.norm == "batch" else f"{self.model} (no BN)"
+        """The model name, marked when BatchNorm is off or the shortcuts are scaled:
+        "resnet56 (no BN)", "resnet56 (α=0.5)"."""
+        marks = ([] if self.norm == "batch" else ["no BN"]) + \
+            ([] if self.shortcut_scale == 1.0 else [f"α={self.shortcut_scale:g}"])
+        return self.model + (f" ({', '.join(marks)})" if marks else "")
 
     @property
     def main_convs(self) -> list[ConvGrad]:
@@ -345,7 +349,7 @@ def measure(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> Net
                         layers=spec.depth, loss=float(loss.detach()), convs=convs,
                         blocks=block_recs, first_to_last=ratio, spread=spread,
                         input_grad_ratio=input_ratio, response_growth=growth, status=status,
-                        verdict=verdict, detail=detail)
+                        verdict=verdict, detail=detail, shortcut_scale=spec.shortcut_scale)
 
 
 def random_batch(spec: ArchSpec, batch_size: int = 128,
@@ -425,25 +429,32 @@ def analyze_gradients(spec: ArchSpec, batch: torch.Tensor | tuple | None = None,
     report.verdicts.append(f"{net.label}: {net.verdict}")
     if compare_plain:
         twin, shared = plain_twin_of(model, spec)
-        plain = measure(twin, images, labels)
-        report.plain = plain
-        report.shared_weights = shared
-        report.verdicts.append(f"{plain.label}: {plain.verdict}")
-        net_by_name = {c.name: c for c in net.main_convs}
-        report.ratio_strip = [RatioPoint(c.depth, c.name, _ratio(c.weight_grad_norm,
-                                                                net_by_name[c.name].weight_grad_norm))
-                              for c in plain.main_convs if c.name in net_by_name]
-        net_blocks = {b.id: b for b in net.blocks}
-        report.block_ratio_strip = [RatioPoint(b.depth, b.id, _ratio(b.input_grad_norm,
-                                                                    net_blocks[b.id].input_grad_norm))
-                                    for b in plain.blocks if b.id in net_blocks]
-        rel = _ratio(plain.first_to_last, net.first_to_last)
-        if math.isfinite(rel):
-            report.verdicts.append(
-                f"the plain twin's first-to-last ratio is {format_factor(rel)}× the residual "
-                f"net's ({format_factor(plain.first_to_last)} vs "
-                f"{format_factor(net.first_to_last)}), same weights, same batch")
+        attach_plain(report, measure(twin, images, labels), shared)
     return report
+
+
+def attach_plain(report: GradientReport, plain: NetGradients, shared: list[str]) -> None:
+    """Set the plain twin's measurement (same weights, same batch) on `report`, with the
+    plain ÷ net ratio strips and the verdicts comparing the two."""
+    net = report.net
+    report.plain = plain
+    report.shared_weights = shared
+    report.verdicts.append(f"{plain.label}: {plain.verdict}")
+    net_by_name = {c.name: c for c in net.main_convs}
+    report.ratio_strip = [RatioPoint(c.depth, c.name, _ratio(c.weight_grad_norm,
+                                                            net_by_name[c.name].weight_grad_norm))
+                          for c in plain.main_convs if c.name in net_by_name]
+    net_blocks = {b.id: b for b in net.blocks}
+    report.block_ratio_strip = [RatioPoint(b.depth, b.id, _ratio(b.input_grad_norm,
+                                                                net_blocks[b.id].input_grad_norm))
+                                for b in plain.blocks if b.id in net_blocks]
+    rel = _ratio(plain.first_to_last, net.first_to_last)
+    if math.isfinite(rel):
+        report.verdicts.append(
+            f"the plain twin's first-to-last ratio is {format_factor(rel)}× the "
+            f"{'α-scaled' if net.shortcut_scale != 1.0 else 'residual'} net's "
+            f"({format_factor(plain.first_to_last)} vs {format_factor(net.first_to_last)}), "
+            "same weights, same batch")
 
 
 def _ratio(a: float, b: float) -> float:
@@ -457,6 +468,7 @@ def without_bn(spec: ArchSpec) -> ArchSpec:
 
 
 __all__ = ["EXTREME_BAND", "HEALTHY_BAND", "STATUSES", "BlockGrad", "Column", "ConvGrad",
-           "GradientReport", "NetGradients", "RatioPoint", "analyze_gradients", "build_seeded",
+           "GradientReport", "NetGradients", "RatioPoint", "analyze_gradients", "attach_plain",
+           "build_seeded",
            "classify", "conv_layout", "format_factor", "iter_blocks", "measure", "plain_twin_of",
            "random_batch", "response_module", "without_bn"]

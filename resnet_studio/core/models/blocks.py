@@ -1,5 +1,6 @@
 """Residual blocks. Children keep torchvision's names and order (conv1 bn1 ... downsample), so
-its weights load unchanged; every block exposes `residual(x)` (F) and `identity(x)`.
+its weights load unchanged; every block exposes `residual(x)` (F) and `identity(x)` (what the
+shortcut adds: α·shortcut(x), α being `shortcut_scale`, a plain float and not in the state_dict).
 
 Two orderings (post-activation, He et al. 2015; pre-activation, He et al. 2016) times two
 branches (basic, bottleneck): the ordering is a base class, the branch a `block` name."""
@@ -77,7 +78,7 @@ def branch_convs(block: str, cin: int, planes: int, stride: int, groups: int = 1
 
 
 class ResidualBlock(nn.Module):
-    """What every block shares: y = F(x) + shortcut(x), or y = F(x) for a plain block.
+    """What every block shares: y = F(x) + α·shortcut(x), or y = F(x) for a plain block.
 
     A subclass registers the layers of F in torchvision's names and order (`_add_layers`);
     `downsample` comes after them, as in torchvision's state_dicts. `residual(x)` is F(x) alone
@@ -88,13 +89,14 @@ class ResidualBlock(nn.Module):
     preact = False
 
     def __init__(self, cin, planes, stride=1, *, shortcut="B", norm="batch", groups=1,
-                 width_per_group=64):
+                 width_per_group=64, shortcut_scale=1.0):
         super().__init__()
         convs = branch_convs(self.block, cin, planes, stride, groups, width_per_group)
         self._add_layers(convs, cin, norm)
         cout = convs[-1].out_channels
         self.downsample = make_shortcut(shortcut, cin, cout, stride, norm, preact=self.preact)
         self.has_shortcut = shortcut != "none"
+        self.shortcut_scale = float(shortcut_scale)
         self.stride = stride
 
     def _add_layers(self, convs: list[nn.Conv2d], cin: int, norm: str) -> None:
@@ -103,6 +105,10 @@ class ResidualBlock(nn.Module):
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         """F(x): the branch alone, before the addition."""
         raise NotImplementedError
+
+    def _scaled(self, shortcut: torch.Tensor) -> torch.Tensor:
+        # α = 1 adds the shortcut itself: bit for bit the unscaled network
+        return shortcut if self.shortcut_scale == 1.0 else shortcut * self.shortcut_scale
 
     def last_norm(self) -> nn.Module:
         """The norm that ends F(x): zero-initialised, it makes the block start as the identity."""
@@ -113,7 +119,7 @@ class PostActBlock(ResidualBlock):
     """He et al. 2015: conv-BN(-ReLU) inside F, a ReLU after the addition."""
 
     def identity(self, x: torch.Tensor) -> torch.Tensor:
-        return x if self.downsample is None else self.downsample(x)
+        return self._scaled(x if self.downsample is None else self.downsample(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.residual(x)
@@ -179,10 +185,10 @@ class PreActBlock(ResidualBlock):
     def _shortcut(self, x: torch.Tensor, pre: torch.Tensor | None) -> torch.Tensor:
         # Projections see the pre-activated input; a bare or zero-padded identity sees x itself.
         if self.downsample is None:
-            return x
+            return self._scaled(x)
         if isinstance(self.downsample, ZeroPadShortcut):
-            return self.downsample(x)
-        return self.downsample(self.relu(self.bn1(x)) if pre is None else pre)
+            return self._scaled(self.downsample(x))
+        return self._scaled(self.downsample(self.relu(self.bn1(x)) if pre is None else pre))
 
     def _branch(self, pre: torch.Tensor) -> torch.Tensor:
         out = self.conv1(pre)

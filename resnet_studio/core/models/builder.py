@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -41,7 +43,8 @@ class ResNet(nn.Module):
             for j in range(count):
                 stride = 2 if (i > 0 and j == 0) else 1
                 blocks.append(block(cin, planes, stride, shortcut=spec.shortcut, norm=spec.norm,
-                                    groups=spec.groups, width_per_group=spec.width_per_group))
+                                    groups=spec.groups, width_per_group=spec.width_per_group,
+                                    shortcut_scale=spec.shortcut_scale))
                 cin = planes * block.expansion
             name = f"layer{i + 1}"
             self.add_module(name, nn.Sequential(*blocks))
@@ -91,6 +94,17 @@ class ResNet(nn.Module):
         for stage in self.stages():
             x = stage(x)
         return self.head(x)
+
+
+def set_shortcut_scale(model: ResNet, alpha: float) -> ResNet:
+    """Scale every shortcut by `alpha` in place (y = F(x) + α·shortcut(x)), weights untouched;
+    `model.spec` follows, so what measures the model names the α it ran at."""
+    spec = replace(model.spec, shortcut_scale=float(alpha)).validate()
+    for stage in model.stages():
+        for blk in stage:
+            blk.shortcut_scale = spec.shortcut_scale
+    model.spec = spec
+    return model
 
 
 def build_model(spec: ArchSpec, device: str | torch.device | None = None) -> ResNet:

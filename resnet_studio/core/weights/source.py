@@ -113,8 +113,9 @@ def _shape(s) -> str:
 # -- what a source takes from its architecture ------------------------------------------------
 
 def same_arch(a: ArchSpec, b: ArchSpec, *, ignore_io: bool = False) -> bool:
-    """The same network up to its name (and, with `ignore_io`, its input channels and classes)."""
-    changes = {"name": "", "notes": ""}
+    """The same network up to its name (and, with `ignore_io`, its input channels and classes);
+    the shortcut strength α has no weights, so a preset's weights fit its α-scaled versions."""
+    changes = {"name": "", "notes": "", "shortcut_scale": 1.0}
     if ignore_io:
         changes.update(in_channels=3, num_classes=1)
     return replace(a, **changes) == replace(b, **changes)

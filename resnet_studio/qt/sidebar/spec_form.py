@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFrame,
     QGridLayout,
     QLabel,
@@ -46,6 +47,7 @@ FIELD_LABELS = {
     "width_per_group": "Width per group",
     "stem": "Stem",
     "shortcut": "Shortcut",
+    "shortcut_scale": "Shortcut α",
     "preact": "Pre-activation",
     "norm": "BatchNorm",
     "in_channels": "Input channels",
@@ -69,6 +71,9 @@ _TIPS = {
                 "B: identity, 1×1 projection where the shape changes\n"
                 "C: 1×1 projection on every block\n"
                 "none: no shortcut at all, the 'plain' network",
+    "shortcut_scale": "Shortcut strength α: each block computes y = F(x) + α·shortcut(x).\n"
+                      "1: the residual network; 0: the plain twin's gradients (the shortcut\n"
+                      "still runs, adding nothing); in between, a dial from plain to residual",
     "preact": "BN → ReLU → conv ordering inside each block (He et al. 2016)",
     "norm": "BatchNorm after each conv; off removes every normalisation layer",
     "in_channels": "Channels of the input image (3 for RGB, 1 for grayscale)",
@@ -167,6 +172,8 @@ class SpecForm(QWidget):
         self.width_per_group_spin = self._spin(1, 8192)
         self.stem_combo = self._combo(STEM_LABELS)
         self.shortcut_combo = self._combo(SHORTCUT_LABELS)
+        self.shortcut_scale_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05,
+                                                  decimals=2)
         self.preact_check = QCheckBox(FIELD_LABELS["preact"])
         self.norm_check = QCheckBox(FIELD_LABELS["norm"])
         self.in_channels_spin = self._spin(1, 1024)
@@ -181,6 +188,7 @@ class SpecForm(QWidget):
             "width_per_group": self.width_per_group_spin,
             "stem": self.stem_combo,
             "shortcut": self.shortcut_combo,
+            "shortcut_scale": self.shortcut_scale_spin,
             "preact": self.preact_check,
             "norm": self.norm_check,
             "in_channels": self.in_channels_spin,
@@ -234,7 +242,7 @@ class SpecForm(QWidget):
             edit.textChanged.connect(self._schedule)
             edit.editingFinished.connect(self._apply_pending)
         for spin in (self.groups_spin, self.width_per_group_spin, self.in_channels_spin,
-                     self.num_classes_spin):
+                     self.num_classes_spin, self.shortcut_scale_spin):
             spin.valueChanged.connect(self._schedule)
             spin.editingFinished.connect(self._apply_pending)
         for combo in (self.block_combo, self.stem_combo, self.shortcut_combo):
@@ -288,6 +296,7 @@ class SpecForm(QWidget):
             self.width_per_group_spin.setValue(spec.width_per_group)
             self._select(self.stem_combo, spec.stem)
             self._select(self.shortcut_combo, spec.shortcut)
+            self.shortcut_scale_spin.setValue(spec.shortcut_scale)
             self.preact_check.setChecked(spec.preact)
             self.norm_check.setChecked(spec.norm != "none")
             self.in_channels_spin.setValue(spec.in_channels)
@@ -346,6 +355,7 @@ class SpecForm(QWidget):
             "width_per_group": self.width_per_group_spin.value(),
             "stem": self.stem_combo.currentData(),
             "shortcut": self.shortcut_combo.currentData(),
+            "shortcut_scale": self._shortcut_scale(),
             "preact": self.preact_check.isChecked(),
             "norm": "batch" if self.norm_check.isChecked() else "none",
             "in_channels": self.in_channels_spin.value(),
@@ -359,6 +369,11 @@ class SpecForm(QWidget):
             else:
                 changes[name] = values
         return replace(self._base, **changes), parse_errors
+
+    def _shortcut_scale(self) -> float:
+        scale = round(self.shortcut_scale_spin.value(), 2)
+        loaded = self._base.shortcut_scale
+        return loaded if scale == round(loaded, 2) else scale  # a loaded 1/3 stays 1/3
 
     def _apply(self) -> None:
         if self._filling:

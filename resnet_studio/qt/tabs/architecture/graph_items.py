@@ -330,7 +330,10 @@ class ArcItem(QGraphicsItem):
         self._path = self._make_path()
         text = SHORTCUT_TEXT[arc.kind].explain
         owner = f"<b>{html.escape(arc.owner)}</b>"
-        self.setToolTip(f"{owner}: {text}" if arc.kind == "none" else f"{owner} shortcut — {text}")
+        scaled = (f"<br>scaled by α = {arc.scale:g}: y = F(x) + {arc.scale:g}·shortcut(x)"
+                  if arc.scale != 1.0 else "")
+        self.setToolTip(f"{owner}: {text}" if arc.kind == "none"
+                        else f"{owner} shortcut — {text}{scaled}")
         self.setZValue(2)
 
     def _make_path(self) -> QPainterPath:
@@ -380,13 +383,15 @@ class ArcItem(QGraphicsItem):
         a = ADD_R - 2.5
         painter.drawLine(QPointF(-a, y_add), QPointF(a, y_add))
         painter.drawLine(QPointF(0, y_add - a), QPointF(0, y_add + a))
-        tag = SHORTCUT_TEXT[self.kind].tag
-        if tag:  # "1×1" / "pad" pill on the vertical run
-            f = self.fonts
-            painter.setFont(f.small)
+        tags = [t for t in (SHORTCUT_TEXT[self.kind].tag,
+                            f"α={self.arc.scale:g}" if self.arc.scale != 1.0 else "") if t]
+        f = self.fonts
+        th = f.small_fm.height() + 1
+        painter.setFont(f.small)
+        for i, tag in enumerate(tags):  # "1×1" / "pad", then "α=0.5", pills on the vertical run
             tw = f.small_fm.horizontalAdvance(tag) + 8
-            th = f.small_fm.height() + 1
-            pill = QRectF(ARC_X - tw / 2, (y_branch + y_add) / 2 - th / 2, tw, th)
+            y = (y_branch + y_add) / 2 + (i - (len(tags) - 1) / 2) * (th + 3)
+            pill = QRectF(ARC_X - tw / 2, y - th / 2, tw, th)
             painter.setPen(QPen(st.color, 1.0))
             painter.setBrush(WHITE)
             painter.drawRoundedRect(pill, th / 2, th / 2)

@@ -103,7 +103,8 @@ class ArchitectureTab(TabWidget):
     def set_summary(self, summary: ModelSummary) -> None:
         self.summary = summary
         spec = summary.spec
-        kind = "plain (no shortcuts)" if spec.plain else f"shortcut {spec.shortcut}"
+        kind = "plain (no shortcuts)" if spec.plain else f"shortcut {spec.shortcut}" + (
+            f" (α={spec.shortcut_scale:g})" if spec.shortcut_scale != 1.0 else "")
         self.headline.setText(
             f"<b style='font-size:15px'>{spec.name}</b> &nbsp; {spec.depth} layers · "
             f"{spec.block} blocks · {kind}{' · pre-activation' if spec.preact else ''} · "

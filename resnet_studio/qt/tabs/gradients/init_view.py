@@ -1,16 +1,19 @@
 """At initialisation: one forward + backward of a residual net and its plain twin (the same
 weights, the same batch), with a verdict card for each, the three depth plots and what they
 mean. Measured again off the GUI thread whenever a control changes; results are cached by
-request, so going back to a depth is instant.
+request, so going back to a depth is instant. The shortcut-strength slider (α) measures a
+residual net through an `AlphaDial`: the model and batch are kept, so a new α costs one
+forward + backward and only α changes between two curves.
 
-Threading: `measure_at_init` runs in the thread pool through a `LatestJob` (a newer request
-supersedes a running one); its signals, and so every write to the state, arrive on the GUI
-thread.
+Threading: `measure_at_init` (with the view's `AlphaDial`) runs in the thread pool through a
+`LatestJob` (a newer request supersedes a running one, so a drag computes only the
+newest α); its signals, and so every write to the state, arrive on the GUI thread.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
@@ -24,8 +27,10 @@ from resnet_studio.app.gradients import (
     report_title,
     title_of,
 )
+from resnet_studio.app.shortcut_strength import AlphaDial
 from resnet_studio.qt.kit.job import LatestJob
 from resnet_studio.qt.kit.palette import ERROR, MUTED, PLAIN, RESIDUAL, muted_style
+from resnet_studio.qt.tabs.gradients.alpha_slider import AlphaSlider
 from resnet_studio.qt.tabs.gradients.depth_plots import DepthPlots
 from resnet_studio.qt.tabs.gradients.model_picker import spin
 from resnet_studio.qt.tabs.gradients.verdict_card import VerdictCard
@@ -75,6 +80,15 @@ class InitView(GradientsView):
         row.addWidget(self.bn_note, 1)
         row.addWidget(self.busy_bar)
         row.addWidget(self.busy_label)
+        self.alpha_slider = AlphaSlider()
+        alpha_note = QLabel("y = F(x) + α·shortcut(x), the same weights and batch at every α: "
+                            "0 gives the plain twin's gradients, 1 the residual net's",
+                            wordWrap=True)
+        alpha_note.setStyleSheet(muted_style())
+        alpha_row = QHBoxLayout()
+        alpha_row.addWidget(self.alpha_slider, 3)
+        alpha_row.addSpacing(12)
+        alpha_row.addWidget(alpha_note, 2)
 
         self.residual_card = VerdictCard(RESIDUAL)
         self.plain_card = VerdictCard(PLAIN)
@@ -92,6 +106,7 @@ class InitView(GradientsView):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 6, 4, 4)
         layout.addLayout(row)
+        layout.addLayout(alpha_row)
         layout.addLayout(cards)
         layout.addWidget(self.compare_label)
         layout.addWidget(self.message)
@@ -101,6 +116,7 @@ class InitView(GradientsView):
         self._shown: InitRequest | None = None  # the request whose report is on screen
         self._wanted: InitRequest | None = None  # the newest request asked for
         self._submitted: InitRequest | None = None  # the newest request handed to the job
+        self._dial: AlphaDial | None = None  # the residual net measured at any α
         self.job = LatestJob(self)
         self.job.succeeded.connect(self._measured)
         self.job.failed.connect(self._failed)
@@ -110,6 +126,7 @@ class InitView(GradientsView):
         self._debounce.timeout.connect(self.recompute)
         picker.changed.connect(self.schedule)
         self.batch_spin.valueChanged.connect(self.schedule)
+        self.alpha_slider.changed.connect(self.recompute)  # the slider debounces itself
         self.bn_check.toggled.connect(self._bn_toggled)
         self._bn_toggled(self.bn_check.isChecked())
 
@@ -119,6 +136,9 @@ class InitView(GradientsView):
         spec = self.picker.spec()
         if spec is None:
             return None
+        self.alpha_slider.setEnabled(not spec.plain)
+        if not spec.plain:
+            spec = replace(spec, shortcut_scale=self.alpha_slider.value())
         batch = self.batch_spin.value()
         if spec.stem != "cifar":
             batch = min(batch, IMAGENET_BATCH)
@@ -165,7 +185,9 @@ class InitView(GradientsView):
         self._submitted = request
         self.busy_label.setText(f"measuring {title_of(request.spec.name, request)}, batch "
                                 f"{request.batch_size}…")
-        self.job.start(measure_at_init, request)
+        if not request.spec.plain and (self._dial is None or not self._dial.answers(request)):
+            self._dial = AlphaDial(request)  # this net at any α: built once, in the worker
+        self.job.start(measure_at_init, request, dial=self._dial)
 
     def _running(self, on: bool) -> None:
         self.busy_bar.setVisible(on)

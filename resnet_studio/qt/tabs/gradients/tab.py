@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 DATA_FILTER = "JSON (*.json);;CSV (*.csv)"
 FIGURE_FILTER = "PNG image (*.png);;SVG image (*.svg)"
+ALPHA_KEY = "gradients/alpha"
 
 
 class GradientsTab(TabWidget):
@@ -70,6 +71,12 @@ class GradientsTab(TabWidget):
         top.addWidget(self.export_data_button)
 
         self.init_view = InitView(self.picker, self.state)
+        alpha = self.init_view.alpha_slider  # remembered between sessions
+        try:
+            alpha.set_value(float(self.context.settings.value(ALPHA_KEY, 1.0)))
+        except (TypeError, ValueError):  # a hand-edited settings file: start residual
+            alpha.set_value(1.0)
+        alpha.changed.connect(lambda a: self.context.settings.set_value(ALPHA_KEY, a))
         self.training_view = TrainingView(self.context.store_path, self.state)
         self.lesion_view = LesionView(self.picker, self.state)
         self.views = (self.init_view, self.training_view, self.lesion_view)  # as SECTIONS
@@ -89,7 +96,10 @@ class GradientsTab(TabWidget):
         self.set_spec(summary.spec)
 
     def set_spec(self, spec: ArchSpec) -> None:
-        """The sidebar's model, offered as "Current model" (measured if it is chosen)."""
+        """The sidebar's model, offered as "Current model" (measured if it is chosen); a
+        shortcut strength set in the builder moves the α slider to it."""
+        if not spec.plain and spec.shortcut_scale != 1.0:
+            self.init_view.alpha_slider.set_value(spec.shortcut_scale)
         self.picker.set_current(spec)
 
     # -- busy ----------------------------------------------------------------------------------
