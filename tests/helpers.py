@@ -19,3 +19,12 @@ def backup_in(folder):
     [backup] = [p for p in folder.glob("runs.sqlite.damaged-*")
                 if not p.name.endswith(("-wal", "-shm", "-journal"))]
     return backup
+
+
+def shown(qtbot, widget, width: int, height: int):
+    """`widget` at width x height on screen (offscreen in CI), closed with the test."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

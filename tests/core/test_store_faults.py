@@ -23,6 +23,14 @@ from tests.helpers import backup_in, files
 RUN = "20260101-000000-aaaa"
 
 
+def altered_store(path, sql: str) -> None:
+    """A good store, then `sql` run on it behind the store's back."""
+    make_store(path)
+    with sqlite3.connect(path) as db:
+        db.execute(sql)
+    db.close()
+
+
 def make_store(path, runs=(RUN,)):
     """A store with runs and a few metrics, closed; returns the folder's files."""
     with RunStore(path) as store:
@@ -204,10 +212,7 @@ def test_an_older_store_without_the_experiments_tables_is_kept_and_completed(tmp
 
 def test_a_store_of_a_newer_version_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "runs.sqlite"
-    make_store(path)
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version=7")
-    db.close()
+    altered_store(path, "PRAGMA user_version=7")
     before = files(tmp_path)
     with pytest.raises(StoreError, match=r"written by a newer ResNet Studio \(store version 7; "
                                          r"this one knows 1\): update ResNet Studio"):
@@ -217,10 +222,7 @@ def test_a_store_of_a_newer_version_is_refused_and_left_alone(tmp_path):
 
 def test_experiment_tables_of_another_shape_move_the_whole_file_aside(tmp_path):
     path = tmp_path / "runs.sqlite"
-    make_store(path)
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE experiments (id TEXT, what TEXT)")
-    db.close()
+    altered_store(path, "CREATE TABLE experiments (id TEXT, what TEXT)")
     original = path.read_bytes()
     with ExperimentStore(path) as store:
         backup = backup_in(tmp_path)

@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from resnet_studio.qt.tabs.architecture.block_graph import COLLAPSE_OVER, BlockGraphView
+from tests.helpers import shown
 
 
 @cache
@@ -24,12 +25,7 @@ def graph_of(name: str):
 
 @pytest.fixture
 def view(qtbot):
-    v = BlockGraphView()
-    qtbot.addWidget(v)
-    v.resize(600, 900)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
+    return shown(qtbot, BlockGraphView(), 600, 900)
 
 
 def viewport_pos(view: BlockGraphView, scene_point: QPointF) -> QPoint:

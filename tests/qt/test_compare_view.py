@@ -15,16 +15,12 @@ from resnet_studio.app.graph_layout import FRAME_L, FRAME_R
 from resnet_studio.cli import main
 from resnet_studio.core.zoo import get_spec
 from resnet_studio.qt.tabs.architecture.compare_view import CompareView
+from tests.helpers import shown
 
 
 @pytest.fixture
 def view(qtbot):
-    v = CompareView()
-    qtbot.addWidget(v)
-    v.resize(1000, 800)
-    v.show()
-    qtbot.waitExposed(v)
-    return v
+    return shown(qtbot, CompareView(), 1000, 800)
 
 
 def compared(view, qtbot, a: str, b: str, input_shape=None):
