@@ -15,7 +15,7 @@ from resnet_studio import __version__
 from resnet_studio.app.errors import describe_error, describe_failure, is_expected
 
 COMMANDS = ("models", "summary", "compare", "train", "runs", "sweep", "classify", "features",
-            "gradients", "lesion", "attribute", "export", "install-desktop")
+            "gradients", "lesion", "landscape", "attribute", "export", "install-desktop")
 
 
 def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:

@@ -9,6 +9,8 @@ os.environ.setdefault("RESNET_STUDIO_AUTOTUNE", "0")
 
 import pytest  # noqa: E402
 
+from tests.landscape_fixtures import trained_pair  # noqa: E402, F401 - session-scoped
+
 
 @pytest.fixture(autouse=True)
 def _isolated_user_data(tmp_path_factory, monkeypatch):

@@ -35,6 +35,7 @@ TABS = (
     TabEntry("gradients", "Gradients", "GradientsTab"),
     TabEntry("images", "Images", "ImagesTab"),
     TabEntry("attributions", "Attributions", "AttributionsTab"),
+    TabEntry("landscape", "Landscape", "LandscapeTab"),
 )
 
 

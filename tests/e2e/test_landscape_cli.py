@@ -1,0 +1,35 @@
+"""`resnet-studio landscape`: the figure, the grid as CSV, and one-line errors."""
+
+import csv
+import math
+
+import pytest
+
+from resnet_studio.app.landscape import LandscapeRequest, LandscapeSettings, compute_landscapes
+from resnet_studio.cli import main
+
+
+def test_landscape_writes_the_figure_and_the_grid(trained_pair, tmp_path, capsys):
+    run = str(trained_pair["resnet20"])
+    fig, grid = tmp_path / "landscape.png", tmp_path / "grid.csv"
+    code = main(["landscape", run, "--grid", "11", "--batches", "2", "--line-from-init",
+                 "--out", str(fig), "--csv", str(grid)])
+    assert code == 0
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.DictReader(grid.open()))
+    assert len(rows) == 11 * 11
+    assert all(math.isfinite(float(r["loss"])) for r in rows)
+    origin = next(r for r in rows if float(r["a"]) == 0 and float(r["b"]) == 0)
+    settings = LandscapeSettings(grid=11, batches=2, line_from_init=True)
+    expected = compute_landscapes(LandscapeRequest((run,), settings)).landscapes[0].origin_loss
+    assert float(origin["loss"]) == pytest.approx(expected, rel=1e-8)
+    assert "resnet20 (step 200): loss at the trained weights" in capsys.readouterr().out
+
+
+def test_landscape_errors_are_one_line(tmp_path, capsys):
+    assert main(["landscape", str(tmp_path), "--grid", "10"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "resnet-studio landscape: error: the grid must be an odd number of points from 3 to "
+        "101 (the trained weights sit at its centre), not 10")
+    assert main(["landscape", str(tmp_path)]) == 2
+    assert "no checkpoint at" in capsys.readouterr().err
