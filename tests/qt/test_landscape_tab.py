@@ -47,3 +47,10 @@ def test_tab_computes_draws_levels_and_reopens_stored(qtbot, trained_pair, tmp_p
     again.form.set_value({"grid": 9, "batches": 1, "seed": 3})
     assert again.result is not None and not again.job.is_running()  # shown without computing
     assert again.export_csv_button.isEnabled()
+
+
+def test_without_any_run_the_tab_says_how_to_get_one(qtbot, tmp_path):
+    tab = LandscapeTab(TabContext(store_path=str(tmp_path / "empty.sqlite")))
+    qtbot.addWidget(tab)
+    assert not tab.compute_button.isEnabled()
+    assert tab.message.text().startswith("No trained run yet: train a model in the Train tab")

@@ -135,6 +135,11 @@ class LandscapeTab(TabWidget):
             self._say("; ".join(ls.describe() for ls in stored))
         elif request is not None:
             self._say("Press Compute to see the landscape (stored with its run afterwards).")
+        else:
+            self._say("No trained run yet: train a model in the Train tab (or run the Depth Lab), "
+                      "then choose it here — and its plain twin's run beside it, to see the two "
+                      "surfaces on one colour scale.")
+        self.compute_button.setEnabled(request is not None and not self.job.is_running())
         self._redraw()
 
     # -- the job's signals -----------------------------------------------------------------------
