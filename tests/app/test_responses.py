@@ -49,5 +49,8 @@ def test_experiment_and_run_profiles_and_the_cli(capsys, tmp_path):
     assert main(["sweep", "--show", exp.id, "--fig7", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [n["label"] for n in doc["nets"]][0] == "plain-8"
+    assert main(["runs", "fig7", run_id]) == 0
+    out = capsys.readouterr().out
+    assert "plain-8 seed 0" in out and f"{profiles[0].mean:10.3f}" in out
     assert main(["sweep", "--fig7"]) == 2
     assert "--show ID" in capsys.readouterr().err

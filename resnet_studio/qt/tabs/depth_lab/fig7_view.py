@@ -5,16 +5,19 @@ background on request: it loads each net's checkpoint and the dataset."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from resnet_studio.app.responses import experiment_responses
-from resnet_studio.core.analysis.responses import ResponseProfile
 from resnet_studio.qt.kit.job import Job
 from resnet_studio.qt.kit.palette import MUTED
 from resnet_studio.qt.kit.plotting import layout_widget, style_plot
 from resnet_studio.qt.tabs.depth_lab.plots import depth_colour
+
+if TYPE_CHECKING:
+    from resnet_studio.core.analysis.responses import ResponseProfile
 
 HINT = ("He et al. 2015 Fig. 7: the std of each layer's response (after BN, before the "
         "addition; BN with its trained statistics). Residual functions respond less than plain "
@@ -61,6 +64,8 @@ class Fig7View(QWidget):
                                        and not self.job.is_running())
 
     def measure(self) -> None:
+        from resnet_studio.app.responses import experiment_responses  # torch: not at start-up
+
         if self.experiment_id and self.job.start(experiment_responses, self.experiment_id,
                                                      store=self.store_path):
             self.measure_button.setEnabled(False)
