@@ -25,7 +25,7 @@ from torch import nn
 from resnet_studio.core.common import files
 from resnet_studio.core.common.progress import Progress
 from resnet_studio.core.data import ImageData, load_dataset
-from resnet_studio.core.experiments.plan import get_experiment_preset, make_spec, model_label
+from resnet_studio.core.experiments.plan import get_experiment_preset, model_label
 from resnet_studio.core.spec import ArchSpec
 
 TRAINED_DIR = Path(__file__).resolve().parents[1] / "assets" / "trained"
@@ -110,7 +110,7 @@ def regenerate(out_dir: Path = TRAINED_DIR, progress: Progress | None = None) ->
             rec = store.runs.get(row.run_id)
             state = load_weights(rec.checkpoint)
             state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-            spec = make_spec(depth, variant)
+            spec = ArchSpec.from_dict(rec.spec)  # make_spec's, adapted to the data's classes
             save_file(state, str(out_dir / f"{name}.safetensors"))
             files.write_text_atomic(out_dir / f"{name}.json", json.dumps(
                 {"spec": spec.to_dict(), "dataset": data.info.to_dict()}, indent=1) + "\n")

@@ -1,7 +1,8 @@
 """The shipped trained nets (the quick Depth Lab demo's four nets, seed 0) and He et al. 2015
-Fig. 7 measured on them: residual nets respond less than plain ones, deeper ResNets less still."""
+Fig. 7 measured on them: residual nets respond less than plain ones of the same depth."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -24,7 +25,7 @@ def test_the_shipped_nets_are_the_quick_preset_and_small():
     assert total < 5 << 20  # float16: 4.4 MB for the four (1.13 M parameters)
     for name, (depth, variant) in trained_nets.NETS.items():
         info = trained_nets.shipped_info(name)
-        assert info.spec == make_spec(depth, variant)
+        assert info.spec == replace(make_spec(depth, variant), num_classes=5)
         assert trained_nets.shipped_net(name).spec == info.spec
     with pytest.raises(KeyError, match="resnet20, plain20"):
         trained_nets.shipped_info("resnet110")
@@ -36,18 +37,20 @@ def test_the_shipped_nets_classify_the_built_in_validation_images(data):
     with torch.no_grad():
         acc = {name: float((trained_nets.shipped_net(name)(images).argmax(1) == labels)
                            .float().mean()) for name in trained_nets.NETS}
-    assert acc["resnet20"] > 0.9 and acc["resnet56"] > 0.9  # chance is 0.1
-    assert acc["plain20"] > 0.9 and acc["plain56"] > 0.3
+    assert acc["resnet20"] > 0.9 and acc["resnet56"] > 0.9  # chance is 0.2
+    assert acc["plain20"] > 0.9 and acc["plain56"] > 0.6
 
 
-def test_fig7_residual_nets_respond_less_and_deeper_ones_less_still():
+def test_fig7_residual_nets_respond_less_than_plain_ones():
     p = {prof.label: prof for prof in shipped_responses()}
     assert len(p["plain-56"].stds) == len(p["ResNet-56"].stds) == 55  # stem + 2 per block
-    # after only 500 steps the BN scales have barely left 1, so the margins are small but clear
-    # (every layer: plain-20 0.993, ResNet-20 0.986, plain-56 1.198, ResNet-56 0.983; the
-    # blocks' last layers: 1.002, 0.985, 1.149, 0.972)
+    # residual nets respond less than plain ones of the same depth (every layer: plain-20 0.986,
+    # ResNet-20 0.973, plain-56 1.069, ResNet-56 0.979; the blocks' last layers: 0.990, 0.974,
+    # 1.050, 0.973)
     for mean in (lambda prof: prof.mean, lambda prof: prof.branch_mean):
-        assert mean(p["ResNet-20"]) < mean(p["plain-20"]) - 0.005
-        assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.1
-        assert mean(p["ResNet-56"]) < mean(p["ResNet-20"]) - 0.002
+        assert mean(p["ResNet-20"]) < mean(p["plain-20"]) - 0.01
+        assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.05
+        # the paper's second reading (deeper ResNets respond less still) needs long training:
+        # after 500 steps the BN scales have barely left 1 and the two ResNets are level
+        assert abs(mean(p["ResNet-56"]) - mean(p["ResNet-20"])) < 0.01
     assert list(p["ResNet-56"].ranked) == sorted(p["ResNet-56"].stds, reverse=True)

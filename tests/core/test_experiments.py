@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from resnet_studio.core.data import SyntheticOptions
 from resnet_studio.core.experiments import (
     EXPERIMENT_PRESETS,
     TABLE6,
@@ -326,11 +327,12 @@ def test_quick_preset_shows_degradation(store):
     wall = time.perf_counter() - t
     res = store.results(final)
     err = {(r.depth, r.variant): 100 * r.train_error for r in res.runs}
-    print(f"\nquick preset: {wall:.0f} s wall for {len(err)} nets x {preset.config.steps} steps; "
-          "final training error %: "
+    print(f"\nquick preset ({preset.config.dataset}): {wall:.0f} s wall for {len(err)} nets x "
+          f"{preset.config.steps} steps; final training error %: "
           + ", ".join(f"{model_label(d, v)} {e:.2f}" for (d, v), e in sorted(err.items())))
     assert final.status == "finished"
-    chance = 100 * (1 - 1 / 10)
+    classes = SyntheticOptions.parse(preset.config.dataset.partition(":")[2]).classes
+    chance = 100 * (1 - 1 / classes)
     assert err[(56, "plain")] <= 0.5 * chance
     assert err[(56, "plain")] >= err[(20, "plain")] + 3.0
     assert err[(56, "residual")] <= err[(20, "residual")] + 1.0
