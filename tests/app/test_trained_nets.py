@@ -1,5 +1,5 @@
 """The shipped trained nets (the quick Depth Lab demo's four nets, seed 0) and He et al. 2015
-Fig. 7 measured on them: residual nets respond less than plain ones of the same depth."""
+Fig. 7 measured on them: ResNet-56 responds less than plain-56 and than ResNet-20."""
 
 import json
 from dataclasses import replace
@@ -38,19 +38,18 @@ def test_the_shipped_nets_classify_the_built_in_validation_images(data):
         acc = {name: float((trained_nets.shipped_net(name)(images).argmax(1) == labels)
                            .float().mean()) for name in trained_nets.NETS}
     assert acc["resnet20"] > 0.9 and acc["resnet56"] > 0.9  # chance is 0.2
-    assert acc["plain20"] > 0.9 and acc["plain56"] > 0.6
+    assert acc["plain20"] > 0.9 and acc["plain56"] > 0.85
 
 
-def test_fig7_residual_nets_respond_less_than_plain_ones():
+def test_fig7_resnet56_responds_less_than_plain56_and_resnet20():
     p = {prof.label: prof for prof in shipped_responses()}
     assert len(p["plain-56"].stds) == len(p["ResNet-56"].stds) == 55  # stem + 2 per block
-    # residual nets respond less than plain ones of the same depth (every layer: plain-20 0.986,
-    # ResNet-20 0.973, plain-56 1.069, ResNet-56 0.979; the blocks' last layers: 0.990, 0.974,
-    # 1.050, 0.973)
+    # after 500 steps the BN scales have barely left 1, so the margins are small (every layer:
+    # plain-20 0.982, ResNet-20 0.984, plain-56 1.021, ResNet-56 0.978; the blocks' last layers:
+    # 0.985, 0.985, 1.004, 0.976). ResNet-56 responds less than plain-56 and than ResNet-20, as
+    # in the paper; at depth 20 the plain and residual nets are level (not shown yet).
     for mean in (lambda prof: prof.mean, lambda prof: prof.branch_mean):
-        assert mean(p["ResNet-20"]) < mean(p["plain-20"]) - 0.01
-        assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.05
-        # the paper's second reading (deeper ResNets respond less still) needs long training:
-        # after 500 steps the BN scales have barely left 1 and the two ResNets are level
-        assert abs(mean(p["ResNet-56"]) - mean(p["ResNet-20"])) < 0.01
+        assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.02
+        assert mean(p["ResNet-56"]) < mean(p["ResNet-20"]) - 0.005
+        assert abs(mean(p["ResNet-20"]) - mean(p["plain-20"])) < 0.005
     assert list(p["ResNet-56"].ranked) == sorted(p["ResNet-56"].stds, reverse=True)
