@@ -191,9 +191,10 @@ class ExperimentPreset:
 
 
 # The offline demo, He et al. 2015 Fig. 6 in minutes: the built-in synthetic glyphs, 5 classes
-# drawn cleanly (`easy=1`: 16x16, no clutter), batch 64, 500 steps, four nets in about four
-# minutes on a 2-core CPU. Pinned here rather than taken from the Train tab's quick_cpu preset,
-# so that tuning that one never silently changes the demonstration. The paper's shape needs
+# drawn cleanly (`easy=1`: 16x16, no clutter), batch 64, 500 steps, four nets in 4-4½ minutes
+# on a 2-core CPU (252 s and 271 s measured, the machine shared). Pinned here rather than taken
+# from the Train tab's quick_cpu preset, so that tuning that one never silently changes the
+# demonstration. The paper's shape needs
 # plain-56 to learn, only slower than plain-20, while plain-20 and both ResNets end near 0%.
 # Measured (final training error of plain-56): on the cluttered 10-class default it stays at
 # chance for 400 steps at any lr tried (0.005-0.1, warm-up 50-100, AdamW too); on 10 clean
@@ -208,7 +209,7 @@ QUICK_CONFIG = TrainConfig(
 
 EXPERIMENT_PRESETS: dict[str, ExperimentPreset] = {
     "quick": ExperimentPreset(
-        "quick", "Quick demo (CPU, about 4 minutes)",
+        "quick", "Quick demo (CPU, about 4½ minutes)",
         "He et al. 2015 Fig. 6 in minutes: plain and residual nets of depth 20 and 56 on the "
         f"built-in synthetic glyphs (5 classes, drawn cleanly), {QUICK_CONFIG.steps} steps each. "
         "Both plain nets learn, "
