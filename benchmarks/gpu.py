@@ -6,7 +6,7 @@ minutes on one H100-class GPU.
   channels_last; the same + torch.compile (compile time in the details).
 - gpu_train_app_vs_bare: the Trainer with its defaults (bf16 + channels_last on GPUs that support
   them) ÷ a bare loop with the same settings.
-- gpu_quick_depth_lab_s: wall time of the quick Depth Lab demo (plain/residual x 20/56, 400
+- gpu_quick_depth_lab_s: wall time of the quick Depth Lab demo (plain/residual x 20/56, 500
   steps) on the GPU.
 - gpu_concurrency_2 / gpu_concurrency_4: wall time of a grid of 8 small runs one at a time ÷
   with 2 (4) runs at once (> 1: running several at once beats the queue).
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
            f"{app:,.0f} img/s vs bare loop {fast:,.0f} img/s")
     record("gpu_quick_depth_lab_s", quick_depth_lab_s(device, size["quick_steps"],
                                                       size["quick_data"]),
-           "the quick Depth Lab demo (4 runs x 400 steps), one at a time", digits=1)
+           "the quick Depth Lab demo (4 runs x 500 steps), one at a time", digits=1)
     grid = size["grid_steps"], size["grid_data"]
     queue_s = grid_seconds(device, 1, *grid)
     for n in (2, 4):

@@ -22,6 +22,11 @@ def add_parser(sub) -> None:
                         "'resnet-studio[tensorboard]'")
     s = actions.add_parser("show", help="one run with its spec, config and last metrics (JSON)")
     s.add_argument("run")
+    f = actions.add_parser("fig7", help="He et al. Fig. 7 on the run's trained weights: each "
+                           "layer's response std (eval-mode BN) on its validation images")
+    f.add_argument("run")
+    f.add_argument("--out", metavar="FILE", help="also write FILE: .csv, .json or a figure "
+                   "(.png/.svg; needs matplotlib)")
     r = actions.add_parser("rename", help="rename a run")
     r.add_argument("run")
     r.add_argument("name")
@@ -49,6 +54,8 @@ def run(args) -> int:
                 print(f"wrote {args.csv}", file=sys.stderr)
         elif action == "show":
             print(json.dumps(history.details(args.run), indent=1))
+        elif action == "fig7":
+            _fig7(args)
         elif action == "rename":
             history.rename(args.run, args.name)
         elif action == "delete":
@@ -68,3 +75,17 @@ def _export_tensorboard(history, ref: str, folder: str) -> None:
     done = export_tensorboard(history, ref, folder)
     print(f"wrote {done.scalars} points of {len(done.tags)} metrics and the run's hparams to "
           f"{done.folder} (tensorboard --logdir {folder})", file=sys.stderr)
+
+
+def _fig7(args) -> None:
+    from resnet_studio.app.responses import (
+        responses_json,
+        responses_text,
+        run_responses,
+        write_responses,
+    )
+
+    profiles = [run_responses(args.run)]
+    if args.out:
+        print(f"wrote {write_responses(profiles, args.out)}", file=sys.stderr)
+    print(responses_json(profiles) if args.json else responses_text(profiles))

@@ -65,6 +65,10 @@ def add_parser(sub) -> None:
     p.add_argument("--show", metavar="ID", help="print a stored experiment's results")
     p.add_argument("--csv", metavar="FILE", help="also write the results table as CSV (- : "
                                                  "print only the CSV)")
+    p.add_argument("--fig7", nargs="?", const="", metavar="FILE",
+                   help="with --show: He et al. Fig. 7 on the trained nets (each layer's "
+                        "response std, eval-mode BN), as a table; FILE.png/.svg the figure "
+                        "(needs matplotlib), .csv or .json the numbers")
     p.add_argument("--offline", action="store_true", help="never download datasets")
     p.add_argument("--json", action="store_true", help="print the results as one JSON line")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
@@ -197,6 +201,8 @@ def run(args) -> int:
             for e in exps if not args.json else ():
                 print(f"{e.id}  {describe_experiment(e)}")
             return 0
+        if args.fig7 is not None:
+            return _fig7(store, args)
         if args.show:
             _emit(store.results(args.show), args)
             return 0
@@ -235,6 +241,23 @@ def run(args) -> int:
         if signals:
             return stopped_exit_code(signals)
         return 0 if final.status == "finished" else 1
+
+
+def _fig7(store, args) -> int:
+    from resnet_studio.app.responses import (
+        experiment_responses,
+        responses_json,
+        responses_text,
+        write_responses,
+    )
+
+    if not args.show:
+        raise ValueError("--fig7 measures a stored experiment: give it with --show ID")
+    profiles = experiment_responses(args.show, store=store, download=not args.offline)
+    if args.fig7:
+        print(f"wrote {write_responses(profiles, args.fig7)}", file=sys.stderr)
+    print(responses_json(profiles) if args.json else responses_text(profiles))
+    return 0
 
 
 def _emit(results, args) -> None:

@@ -42,6 +42,19 @@ def test_synthetic_options_and_defaults():
         load_dataset("synthetic:size=big")
 
 
+def test_synthetic_easy_draws_the_same_glyphs_cleanly():
+    d = load_dataset("synthetic:size=12,train=64,val=8,easy=1")
+    assert d.info.name == "synthetic:classes=10,size=12,channels=3,train=64,val=8,seed=0,easy=1"
+    clean, y = D.make_synthetic(64, size=12, easy=True)
+    cluttered, y2 = D.make_synthetic(64, size=12)
+    assert (y == y2).all() and (d.train_x.numpy() == clean).all()
+    # less pixel noise and no distractors: neighbouring pixels mostly agree
+    step = lambda x: np.median(np.abs(np.diff(x.astype(float), axis=-1)))
+    assert step(clean) == 10.0 and step(cluttered) == 23.0
+    with pytest.raises(DatasetError, match="easy must be 0"):
+        load_dataset("synthetic:easy=2")
+
+
 def test_synthetic_needs_more_than_a_linear_probe():
     """Position, size, angle, colour and clutter vary, so the class lives in the arrangement of
     strokes, not in a fixed pixel pattern: class means and a least-squares linear probe on the

@@ -19,7 +19,8 @@ from resnet_studio.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "resnet_studio" / "assets"
-SHIPPED = {f"resnet_studio/assets/{p.name}" for p in ASSETS.iterdir()}
+SHIPPED = {f"resnet_studio/{p.relative_to(ASSETS.parent).as_posix()}" for p in ASSETS.rglob("*")
+           if p.is_file()}  # the trained nets in assets/trained/ too
 
 
 def _run(*args, **kw):

@@ -70,7 +70,7 @@ def test_presets_fill_the_grid_picker(tab):
 
 @pytest.mark.parametrize("preset", [None, "quick"])  # Custom: the quick demo's schedule
 @pytest.mark.parametrize("steps, eval_every, log_every", [
-    (12, 3, 1),  # cut below the preset's 400 steps: a handful of test points
+    (12, 3, 1),  # cut below the preset's 500 steps: a handful of test points
     (400, 100, 10),
     (1000, 100, 10),
 ])
@@ -112,6 +112,15 @@ def test_run_then_reopen_draws_the_same_curves_and_table(qtbot, tab, store_path,
     readout = tab.view.readout.text()
     assert "Degradation" in readout and "plain-14 − plain-8" in readout
     assert tab.stored.list.count() == 1
+
+    # Fig. 7 of the finished nets: measured on request, plain dashed and residual solid
+    fig7 = tab.view.fig7
+    assert fig7.measure_button.isEnabled()
+    fig7.measure_button.click()
+    qtbot.waitUntil(lambda: not fig7.job.is_running(), timeout=30_000)
+    assert [p.label for p in fig7.profiles] == ["plain-8", "plain-14", "ResNet-8", "ResNet-14"]
+    assert len(fig7.by_layer.listDataItems()) == len(fig7.ranked.listDataItems()) == 4
+    assert "mean response std: plain-8" in fig7.status.text()
 
     # exports
     png, svg, table_csv = (tmp_path / n for n in ("fig.png", "fig.svg", "table.csv"))

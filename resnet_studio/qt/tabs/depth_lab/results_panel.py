@@ -22,6 +22,7 @@ from resnet_studio.app.errors import describe_error
 from resnet_studio.app.experiment_state import ExperimentState
 from resnet_studio.app.experiments import write_results_csv
 from resnet_studio.qt.kit.palette import MUTED
+from resnet_studio.qt.tabs.depth_lab.fig7_view import Fig7View
 from resnet_studio.qt.tabs.depth_lab.plots import DepthPlots
 from resnet_studio.qt.tabs.depth_lab.results_view import DegradationReadout, ResultsTable
 from resnet_studio.qt.tabs.depth_lab.run_queue import RunQueue
@@ -55,6 +56,7 @@ class ResultsPanel(QWidget):
         self.readout = DegradationReadout()
         self.table = ResultsTable()
         self.queue = RunQueue()
+        self.fig7 = Fig7View(state.store_path)
 
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
@@ -63,6 +65,7 @@ class ResultsPanel(QWidget):
         tables = QTabWidget()
         tables.addTab(self.table, "Results")
         tables.addTab(self.queue, "Runs")
+        tables.addTab(self.fig7, "Fig. 7")
         bottom = QWidget()
         bl = QVBoxLayout(bottom)
         bl.setContentsMargins(0, 0, 0, 0)
@@ -103,6 +106,9 @@ class ResultsPanel(QWidget):
             self.readout.show_results(results)
         self.queue.show_state(self.state)
         self.queue.set_has_experiment(exp is not None)
+        self.fig7.set_experiment(exp.id if exp is not None else None,
+                                 finished=exp is not None
+                                 and any(c.status == "finished" for c in exp.cells))
         self.export_figure_button.setEnabled(exp is not None)
         self.export_table_button.setEnabled(exp is not None)
 
