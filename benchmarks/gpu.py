@@ -31,9 +31,10 @@ from torch import nn
 from benchmarks.harness import record, write_results
 
 GRID_DATA = "synthetic:size=32,train=5000,val=500"
-SIZES = {"full": dict(steps=200, warm=20, quick_steps=None, quick_data=None, grid_steps=300,
-                      grid_data=GRID_DATA),
-         "tiny": dict(steps=6, warm=2, quick_steps=6, quick_data="synthetic:size=16,train=256,"
+# tiny: a smoke test of the code paths; batch 16 keeps it to seconds on a busy 2-core CPU
+SIZES = {"full": dict(batch=128, steps=200, warm=20, quick_steps=None, quick_data=None,
+                      grid_steps=300, grid_data=GRID_DATA),
+         "tiny": dict(batch=16, steps=6, warm=2, quick_steps=6, quick_data="synthetic:size=16,train=256,"
                       "val=64", grid_steps=4, grid_data="synthetic:size=8,train=256,val=64")}
 
 
@@ -43,15 +44,15 @@ def _sync(device: torch.device) -> None:
 
 
 def bare_images_per_s(device, *, bf16: bool, channels_last: bool, compiled: bool, steps: int,
-                      warm: int, depth: int = 56) -> tuple[float, float]:
+                      warm: int, batch: int = 128, depth: int = 56) -> tuple[float, float]:
     """A bare training loop on random CIFAR-shaped batches; (images/s, compile seconds)."""
     from resnet_studio.core.experiments import make_spec
     from resnet_studio.core.models import build_model
 
     torch.manual_seed(0)
     model = build_model(make_spec(depth, "residual")).to(device).train()
-    x = torch.randn(128, 3, 32, 32, device=device)
-    y = torch.randint(0, 10, (128,), device=device)
+    x = torch.randn(batch, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -75,10 +76,10 @@ def bare_images_per_s(device, *, bf16: bool, channels_last: bool, compiled: bool
     for _ in range(steps):
         step()
     _sync(device)
-    return steps * 128 / (time.perf_counter() - start), compile_s
+    return steps * batch / (time.perf_counter() - start), compile_s
 
 
-def app_images_per_s(device, steps: int, warm: int) -> tuple[float, object]:
+def app_images_per_s(device, steps: int, warm: int, batch: int = 128) -> tuple[float, object]:
     """The Trainer with a default config (the app's GPU defaults) on the same shapes."""
     from resnet_studio.core.experiments import make_spec
     from resnet_studio.core.training.callbacks import Callback
@@ -94,13 +95,13 @@ def app_images_per_s(device, steps: int, warm: int) -> tuple[float, object]:
                 clock[step] = time.perf_counter()
 
     config = TrainConfig(dataset="synthetic:size=32,train=5000,val=256", steps=warm + steps,
-                         batch_size=128, lr=0.05, eval_every=0, checkpoint_every=0,
+                         batch_size=batch, lr=0.05, eval_every=0, checkpoint_every=0,
                          log_every=50, device=device.type)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(make_spec(56, "residual"), config, callbacks=[Clock()],
                           run_dir=os.path.join(tmp, "run"))
         assert trainer.fit().status == "finished"
-    return steps * 128 / (clock[warm + steps] - clock[warm]), trainer.speed
+    return steps * batch / (clock[warm + steps] - clock[warm]), trainer.speed
 
 
 def quick_depth_lab_s(device, steps: int | None, dataset: str | None) -> float:
@@ -145,29 +146,29 @@ def main(argv: list[str] | None = None) -> int:
         print("bench-gpu: no CUDA device on this machine; nothing measured")
         return 0
     size = SIZES["tiny" if args.tiny else "full"]
-    steps, warm = size["steps"], size["warm"]
+    steps, warm, batch = size["steps"], size["warm"], size["batch"]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"bench-gpu on {name}, torch {torch.__version__}", flush=True)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     bf16_ok = device.type == "cpu" or torch.cuda.is_bf16_supported()
     fp32, _ = bare_images_per_s(device, bf16=False, channels_last=False, compiled=False,
-                                steps=steps, warm=warm)
+                                steps=steps, warm=warm, batch=batch)
     fast, _ = bare_images_per_s(device, bf16=bf16_ok, channels_last=True, compiled=False,
-                                steps=steps, warm=warm)
-    record("gpu_train_ips_fp32", fp32, f"ResNet-56, batch 128, 32x32, {name}", digits=0)
+                                steps=steps, warm=warm, batch=batch)
+    record("gpu_train_ips_fp32", fp32, f"ResNet-56, batch {batch}, 32x32, {name}", digits=0)
     record("gpu_train_ips_bf16_cl", fast, f"bf16 autocast + channels_last; "
            f"{fast / fp32:.2f}x fp32", digits=0)
     try:
         if args.no_compile:
             raise RuntimeError("skipped (--no-compile)")
         compiled, compile_s = bare_images_per_s(device, bf16=bf16_ok, channels_last=True,
-                                                compiled=True, steps=steps, warm=warm)
+                                                compiled=True, steps=steps, warm=warm, batch=batch)
         record("gpu_train_ips_compiled", compiled, f"+ torch.compile: {compiled / fp32:.2f}x "
                f"fp32; first {warm} steps incl. compiling {compile_s:.0f} s", digits=0)
     except Exception as e:  # noqa: BLE001 - a compiler missing on the machine is a finding
         print(f"gpu_train_ips_compiled: torch.compile failed: {type(e).__name__}: {e}")
-    app, speed = app_images_per_s(device, steps, warm)
+    app, speed = app_images_per_s(device, steps, warm, batch)
     record("gpu_train_app_vs_bare", app / fast, f"Trainer defaults ({speed.describe()}) "
            f"{app:,.0f} img/s vs bare loop {fast:,.0f} img/s")
     record("gpu_quick_depth_lab_s", quick_depth_lab_s(device, size["quick_steps"],

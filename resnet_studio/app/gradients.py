@@ -25,7 +25,6 @@ from resnet_studio.core.common.progress import Progress
 
 if TYPE_CHECKING:
     from resnet_studio.app.lesion import LesionResult
-    from resnet_studio.app.shortcut_strength import AlphaDial
     from resnet_studio.core.analysis.gradients import GradientReport
     from resnet_studio.core.analysis.lesion import LesionReport
     from resnet_studio.core.spec import ArchSpec
@@ -62,16 +61,11 @@ class InitMeasurement:
     seconds: float  # how long the measurement took
 
 
-def measure_at_init(request: InitRequest, progress: Progress | None = None, *,
-                    dial: AlphaDial | None = None) -> InitMeasurement:
-    """Measure the request's net (and its plain twin) at initialisation. `dial`: an `AlphaDial`
-    that keeps the model and batch of this request at some α, so that a new α costs one
-    forward + backward (the Gradients tab's slider); the numbers are the same either way, and a
-    dial of another request is not used."""
+def measure_at_init(request: InitRequest, progress: Progress | None = None) -> InitMeasurement:
+    """Measure the request's net (and its plain twin) at initialisation (the slider measures
+    through `shortcut_strength.measure_with_dial`, with the same numbers)."""
     from resnet_studio.core.analysis.gradients import analyze_gradients
 
-    if dial is not None and dial.answers(request):
-        return dial.measure(request.spec.shortcut_scale, progress)
     progress = Progress.of(progress)
     start = time.perf_counter()
     shape = request.input_shape

@@ -21,6 +21,7 @@ from resnet_studio.app.gradients import (
     InitMeasurement,
     InitRequest,
     csv_text,
+    measure_at_init,
     measured_spec,
 )
 from resnet_studio.core.common.progress import Progress
@@ -48,6 +49,17 @@ def parse_alphas(text: str) -> list[float]:
 def base_request(request: InitRequest) -> InitRequest:
     """The request at α = 1: every α of one dial shares it."""
     return replace(request, spec=replace(request.spec, shortcut_scale=1.0))
+
+
+
+def measure_with_dial(request: InitRequest, progress: Progress | None = None, *,
+                      dial: AlphaDial | None = None) -> InitMeasurement:
+    """`measure_at_init`, through `dial` when it keeps this request's net and batch at some α
+    (the Gradients tab's slider: a new α costs one forward + backward); the numbers are the
+    same either way, and a dial of another request is not used."""
+    if dial is not None and dial.answers(request):
+        return dial.measure(request.spec.shortcut_scale, progress)
+    return measure_at_init(request, progress)
 
 
 class AlphaDial:
@@ -151,4 +163,4 @@ def alphas_csv(sweep: AlphaSweep) -> str:
 
 
 __all__ = ["AlphaDial", "AlphaSweep", "alphas_csv", "alphas_json", "base_request",
-           "measure_alphas", "parse_alphas"]
+           "measure_alphas", "measure_with_dial", "parse_alphas"]

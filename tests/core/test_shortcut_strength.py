@@ -119,17 +119,17 @@ def test_cli_one_profile_per_alpha(capsys):
 
 def test_the_slider_dial_gives_what_a_fresh_measurement_gives():
     from resnet_studio.app.gradients import InitRequest, measure_at_init
-    from resnet_studio.app.shortcut_strength import AlphaDial
+    from resnet_studio.app.shortcut_strength import AlphaDial, measure_with_dial
 
     request = InitRequest(spec=VARIANTS["B"], batch_size=8, seed=2, compare_plain=True)
     dial = AlphaDial(request)
     for alpha in (0.3, 1.0):
         at = dataclasses.replace(request, spec=dataclasses.replace(request.spec,
                                                                    shortcut_scale=alpha))
-        fast, fresh = measure_at_init(at, dial=dial), measure_at_init(at)
+        fast, fresh = measure_with_dial(at, dial=dial), measure_at_init(at)
         assert fast.request == fresh.request == at
         assert fast.report.to_dict() == fresh.report.to_dict()
     other = dataclasses.replace(request, seed=5)
-    assert not dial.answers(other) and measure_at_init(other, dial=dial).report.seed == 5
+    assert not dial.answers(other) and measure_with_dial(other, dial=dial).report.seed == 5
     with pytest.raises(ValueError, match="between 0 and 1"):
         dial.measure(1.5)

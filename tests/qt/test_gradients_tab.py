@@ -238,7 +238,7 @@ def test_a_failed_measurement_is_shown_and_the_tab_stays_up(make_tab, qtbot, mon
     def boom(*_a, **_k):
         raise ValueError("the input is too small for this model")
 
-    monkeypatch.setattr(init_view, "measure_at_init", boom)
+    monkeypatch.setattr(init_view, "measure_with_dial", boom)
     messages = []
     tab = make_tab(current=TINY)
     tab.statusMessage.connect(messages.append)

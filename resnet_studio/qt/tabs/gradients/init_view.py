@@ -5,7 +5,7 @@ request, so going back to a depth is instant. The shortcut-strength slider (α) 
 residual net through an `AlphaDial`: the model and batch are kept, so a new α costs one
 forward + backward and only α changes between two curves.
 
-Threading: `measure_at_init` (with the view's `AlphaDial`) runs in the thread pool through a
+Threading: `measure_with_dial` (with the view's `AlphaDial`) runs in the thread pool through a
 `LatestJob` (a newer request supersedes a running one, so a drag computes only the
 newest α); its signals, and so every write to the state, arrive on the GUI thread.
 """
@@ -23,11 +23,10 @@ from resnet_studio.app.gradients import (
     IMAGENET_BATCH,
     InitMeasurement,
     InitRequest,
-    measure_at_init,
     report_title,
     title_of,
 )
-from resnet_studio.app.shortcut_strength import AlphaDial
+from resnet_studio.app.shortcut_strength import AlphaDial, measure_with_dial
 from resnet_studio.qt.kit.job import LatestJob
 from resnet_studio.qt.kit.palette import ERROR, MUTED, PLAIN, RESIDUAL, muted_style
 from resnet_studio.qt.tabs.gradients.alpha_slider import AlphaSlider
@@ -187,7 +186,7 @@ class InitView(GradientsView):
                                 f"{request.batch_size}…")
         if not request.spec.plain and (self._dial is None or not self._dial.answers(request)):
             self._dial = AlphaDial(request)  # this net at any α: built once, in the worker
-        self.job.start(measure_at_init, request, dial=self._dial)
+        self.job.start(measure_with_dial, request, dial=self._dial)
 
     def _running(self, on: bool) -> None:
         self.busy_bar.setVisible(on)
