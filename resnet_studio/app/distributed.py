@@ -24,14 +24,11 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from resnet_studio.app.training import TrainRequest
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.config import TrainConfig
-
-if TYPE_CHECKING:
-    from resnet_studio.core.training.distributed import DistributedRanks
 
 RDZV_BACKENDS = ("c10d", "static", "etcd", "etcd-v2")
 DOWNLOADED = ("cifar10", "cifar100", "mnist", "fashionmnist")  # fetched once, before the launch
@@ -155,20 +152,6 @@ def read_request(path: str | Path) -> TrainRequest:
         raise ValueError(f"{path} is not a training request a launcher wrote ({e})") from None
 
 
-def join_ranks(request: TrainRequest) -> DistributedRanks:
-    """In a worker: join the process group on the device the run trains on."""
-    from resnet_studio.core.training.checkpoint import find_checkpoint, read_checkpoint_meta
-    from resnet_studio.core.training.distributed import DistributedRanks
-    from resnet_studio.core.training.runtime import resolve_device
-
-    if request.config is not None:
-        device = request.config.device
-    else:
-        meta = read_checkpoint_meta(find_checkpoint(request.resume_from))
-        device = request.resume_overrides.get("device") or meta["config"].get("device", "auto")
-    return DistributedRanks.from_env(resolve_device(device))
-
-
 # -- the launcher ----------------------------------------------------------------------------
 
 def torchrun_main(argv: list[str]) -> int:
@@ -289,5 +272,5 @@ class DistributedTraining:
                 self._folder = None
 
 
-__all__ = ["DistributedTraining", "LaunchSettings", "join_ranks", "read_request",
+__all__ = ["DistributedTraining", "LaunchSettings", "read_request",
            "request_from_json", "request_to_json", "torchrun_main"]

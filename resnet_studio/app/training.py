@@ -27,6 +27,7 @@ from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.curves import RunCurves
 
 if TYPE_CHECKING:
+    from resnet_studio.core.training.distributed import DistributedRanks
     from resnet_studio.core.training.store import RunStore
     from resnet_studio.core.training.trainer import Trainer
 
@@ -87,9 +88,7 @@ class TrainingRun:
             raise ValueError("a new run needs a model and a training config")
         ranks = None
         if request.distributed:
-            from resnet_studio.app.distributed import join_ranks
-
-            ranks = join_ranks(request)
+            ranks = _join_ranks(request)
             if not ranks.main:  # rank 0 alone records the run and speaks to the front-end
                 request, callbacks = replace(request, record=False), ()
         remove_interrupted_writes()
@@ -248,6 +247,19 @@ class TrainState:
         """The one-line message under the controls ("" hides it)."""
         self.message, self.message_is_error = text, error
 
+
+def _join_ranks(request: TrainRequest) -> DistributedRanks:
+    """In a worker: join the process group on the device the run trains on."""
+    from resnet_studio.core.training.checkpoint import find_checkpoint, read_checkpoint_meta
+    from resnet_studio.core.training.distributed import DistributedRanks
+    from resnet_studio.core.training.runtime import resolve_device
+
+    if request.config is not None:
+        device = request.config.device
+    else:
+        meta = read_checkpoint_meta(find_checkpoint(request.resume_from))
+        device = request.resume_overrides.get("device") or meta["config"].get("device", "auto")
+    return DistributedRanks.from_env(resolve_device(device))
 
 __all__ = ["GRADIENT_EVERY", "TrainRequest", "TrainState", "TrainingRun", "log_detail",
            "result_lines", "result_message"]
