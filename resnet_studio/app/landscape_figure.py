@@ -66,24 +66,15 @@ def landscape_figure(result: LandscapeResult):
         bar.set_ticks([v for v in decades if levels[0] <= v <= levels[-1]])
         bar.set_ticklabels([f"{v:g}" for v in decades if levels[0] <= v <= levels[-1]])
         bar.minorticks_off()
-    ax = fig.add_subplot(grid[1, 0] if has_line else grid[1, :])
-    for i, ls in enumerate(maps):
-        ax.plot(ls.coords, ls.slice_1d, color=COLOURS[i % 2], label=ls.label)
-    ax.set_yscale("log")
-    ax.set_xlabel("step along δ (filter-normalised)")
-    ax.set_ylabel("training loss")
-    ax.set_title("1-D slice through the trained weights", fontsize=10)
-    ax.legend(fontsize=8)
+    _loss_lines(fig.add_subplot(grid[1, 0] if has_line else grid[1, :]),
+                [(ls.coords, ls.slice_1d, ls.label, COLOURS[i % 2]) for i, ls in enumerate(maps)],
+                "step along δ (filter-normalised)", "1-D slice through the trained weights")
     if has_line:
-        ax = fig.add_subplot(grid[1, 1:])
-        for i, ls in enumerate(maps):
-            if len(ls.line):
-                ax.plot(ls.line_coords, ls.line, color=COLOURS[i % 2], label=ls.label)
-        ax.set_yscale("log")
-        ax.set_xlabel("t: 0 the initial weights, 1 the trained ones")
-        ax.set_ylabel("training loss")
-        ax.set_title("From initialisation to the trained weights", fontsize=10)
-        ax.legend(fontsize=8)
+        _loss_lines(fig.add_subplot(grid[1, 1:]),
+                    [(ls.line_coords, ls.line, ls.label, COLOURS[i % 2])
+                     for i, ls in enumerate(maps) if len(ls.line)],
+                    "t: 0 the initial weights, 1 the trained ones",
+                    "From initialisation to the trained weights")
     fig.suptitle(f"Loss landscape (Li et al. 2018): span ±{result.settings.span:g}, "
                  f"{result.settings.grid}×{result.settings.grid} points, "
                  f"{result.settings.batches} training batches, eval-mode BatchNorm",
@@ -101,3 +92,14 @@ def save_landscape_figure(result: LandscapeResult, path: str | Path) -> Path:
     landscape_figure(result).savefig(buf, format=fmt, dpi=110)
     write_bytes_atomic(path, buf.getvalue())
     return path
+
+
+def _loss_lines(ax, lines, xlabel: str, title: str) -> None:
+    """Training loss (log scale) along each (x, loss, label, colour): one colour per net."""
+    for x, loss, label, colour in lines:
+        ax.plot(x, loss, color=colour, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("training loss")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.qt.kit.settings import Settings
@@ -70,3 +70,13 @@ class TabWidget(QWidget):
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         return True
+
+    def save_or_warn(self, save, what: str) -> None:
+        """Run an export (`save()` returns the path written); a failure is one warning naming
+        `what` (the figure, the numbers), a success one line in the status bar."""
+        try:
+            written = save()
+        except (OSError, ValueError) as e:
+            QMessageBox.warning(self, "Export failed", f"Could not save the {what}: {e}")
+            return
+        self.statusMessage.emit(f"Saved {written}")

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QMessageBox,
     QPushButton,
     QTabWidget,
     QVBoxLayout,
@@ -145,7 +144,7 @@ class GradientsTab(TabWidget):
         name = self.state.export_name(self.current_section())
         path, _ = QFileDialog.getSaveFileName(self, "Export figure", name + ".png", FIGURE_FILTER)
         if path:
-            self._try(lambda: self.export_figure(path), "figure")
+            self.save_or_warn(lambda: self.export_figure(path), "figure")
 
     def _export_data_dialog(self) -> None:
         name = self.state.export_name(self.current_section())
@@ -154,12 +153,5 @@ class GradientsTab(TabWidget):
         if path:
             if chosen.startswith("CSV") and not path.lower().endswith((".csv", ".json")):
                 path += ".csv"
-            self._try(lambda: self.export_data(path), "numbers")
+            self.save_or_warn(lambda: self.export_data(path), "numbers")
 
-    def _try(self, action, what: str) -> None:
-        try:
-            written = action()
-        except (OSError, ValueError) as e:
-            QMessageBox.warning(self, "Export failed", f"Could not save the {what}: {e}")
-            return
-        self.statusMessage.emit(f"Saved {written}")

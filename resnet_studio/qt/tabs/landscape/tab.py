@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -199,21 +198,14 @@ class LandscapeTab(TabWidget):
         name = export_name(self.result) if self.result else "landscape"
         path, _ = QFileDialog.getSaveFileName(self, "Export figure", name + ".png", FIGURE_FILTER)
         if path:
-            self._try(lambda: self.export_figure(path), "figure")
+            self.save_or_warn(lambda: self.export_figure(path), "figure")
 
     def _export_csv_dialog(self) -> None:
         name = export_name(self.result) if self.result else "landscape"
         path, _ = QFileDialog.getSaveFileName(self, "Export grid", name + ".csv", "CSV (*.csv)")
         if path:
-            self._try(lambda: self.export_csv(path), "grid")
+            self.save_or_warn(lambda: self.export_csv(path), "grid")
 
-    def _try(self, action, what: str) -> None:
-        try:
-            written = action()
-        except (OSError, ValueError) as e:
-            QMessageBox.warning(self, "Export failed", f"Could not save the {what}: {e}")
-            return
-        self.statusMessage.emit(f"Saved {written}")
 
     # -- the window ------------------------------------------------------------------------------
     def is_busy(self) -> bool:
