@@ -14,7 +14,6 @@ app's own result kept as `report`, and `.plot()` gives a matplotlib Figure (the 
 `notebook`: `pip install 'resnet-studio[notebook]'`). Errors are the app's: ValueError /
 KeyError / OSError with one readable line.
 
-`landscape` (loss landscapes) is not here yet: the app has no such use case.
 
 Importing this module imports no torch (the work does, on first call).
 """
@@ -25,7 +24,15 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from resnet_studio.api.results import Attribution, Gradients, Lesion, Run, Summary, Sweep
+from resnet_studio.api.results import (
+    Attribution,
+    Gradients,
+    Landscape,
+    Lesion,
+    Run,
+    Summary,
+    Sweep,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -232,5 +239,31 @@ def attribute(image: str, model: str | ArchSpec | None = None, *, weights: str |
                        report=run)
 
 
-__all__ = ["Attribution", "Gradients", "Lesion", "Run", "Summary", "Sweep", "attribute",
-           "build", "gradients_at_init", "lesion", "summary", "sweep", "train"]
+
+def landscape(run: str, beside: str | None = None, *, grid: int = 21, span: float = 1.0,
+              batches: int = 8, seed: int = 0, line_from_init: bool = False,
+              store: str | None = None, progress: ProgressFn | None = None) -> Landscape:
+    """The training loss around a stored run's trained weights (Li et al. 2018), and around
+    `beside`'s (its plain twin's run, say) on the same directions' recipe: run ids, names,
+    `last`, run folders or checkpoint.json files. Read back when stored with these settings,
+    else computed (and stored in the run's folder). `resnet-studio landscape RUN [RUN2]`
+    gives the same numbers."""
+    from resnet_studio.app.landscape import (
+        LandscapeRequest,
+        LandscapeSettings,
+        compute_landscapes,
+    )
+
+    settings = LandscapeSettings(grid=grid, span=span, batches=batches, seed=seed,
+                                 line_from_init=line_from_init).check()
+    runs = (run,) if beside is None else (run, beside)
+    result = compute_landscapes(LandscapeRequest(runs, settings, store), progress)
+    return Landscape(runs=[{"label": ls.label, "origin_loss": ls.origin_loss,
+                            "coords": ls.coords, "surface": ls.surface, "slice_1d": ls.slice_1d,
+                            "line_coords": ls.line_coords, "line": ls.line,
+                            "roughness": ls.roughness()}
+                           for ls in result.landscapes], report=result)
+
+__all__ = ["Attribution", "Gradients", "Landscape", "Lesion", "Run", "Summary", "Sweep",
+           "attribute", "build", "gradients_at_init", "landscape", "lesion", "summary", "sweep",
+           "train"]

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from resnet_studio.app.attribution import AttributionRun
     from resnet_studio.app.gradients import InitMeasurement
+    from resnet_studio.app.landscape import LandscapeResult
     from resnet_studio.app.lesion import LesionResult
     from resnet_studio.core.experiments import ExperimentResults
     from resnet_studio.core.summary import ModelSummary
@@ -158,3 +159,24 @@ class Attribution:
 
 
 __all__ = ["Attribution", "Gradients", "Lesion", "Run", "Summary", "Sweep"]
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Loss around each run's trained weights (`resnet-studio landscape`'s numbers): per run
+    its loss at the centre, the 2-D grid (`surface`, rows along the second direction), the
+    1-D slice, the line from initialisation (empty unless asked for) and roughness."""
+
+    runs: list[dict[str, Any]]
+    report: LandscapeResult = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"settings": dict(vars(self.report.settings)),
+                "runs": [{k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in r.items()}
+                         for r in self.runs]}
+
+    def plot(self):
+        """The command's figure: contours on one colour scale, the 1-D slices, the init line."""
+        from resnet_studio.app.landscape_figure import landscape_figure
+
+        return landscape_figure(self.report)

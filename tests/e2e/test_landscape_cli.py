@@ -33,3 +33,20 @@ def test_landscape_errors_are_one_line(tmp_path, capsys):
         "101 (the trained weights sit at its centre), not 10")
     assert main(["landscape", str(tmp_path)]) == 2
     assert "no checkpoint at" in capsys.readouterr().err
+
+
+def test_the_api_gives_the_commands_grid(trained_pair, tmp_path):
+    from resnet_studio import api
+
+    runs = [str(trained_pair["resnet20"]), str(trained_pair["plain20"])]
+    grid = tmp_path / "grid.csv"
+    assert main(["landscape", *runs, "--grid", "5", "--batches", "1", "--csv", str(grid)]) == 0
+    rows = list(csv.DictReader(grid.open()))
+    result = api.landscape(*runs, grid=5, batches=1)
+    assert [r["label"] for r in result.runs] == [ls.label for ls in result.report.landscapes]
+    for i, run in enumerate(result.runs):
+        # the CSV: run by run, rows along the second direction, columns along the first
+        losses = [float(r["loss"]) for r in rows[25 * i:25 * (i + 1)]]
+        assert losses == pytest.approx(run["surface"].ravel().tolist(), rel=1e-6)
+        assert run["origin_loss"] == pytest.approx(float(run["surface"][2, 2]))
+    assert result.to_dict()["settings"]["grid"] == 5
