@@ -101,6 +101,31 @@ def test_generator_functions_yield_progress_and_stop_at_a_yield(qtbot):
     assert seen["events"] == [("cancelled", None), ("finished", None)]
 
 
+def test_a_job_deleted_with_its_view_stops_its_call_and_reports_nothing(qtbot):
+    """A tab closed (or a test's widget deleted) while its job runs: the call is cancelled at
+    its next report and none of its signals reach the deleted Job (they raised 'Signal source
+    has been deleted' in whatever ran the event loop next)."""
+    from PySide6.QtWidgets import QWidget
+
+    reached = []
+
+    def long_count(progress):
+        try:
+            return count_to(2000, progress)
+        finally:
+            reached.append("ended")
+
+    view = QWidget()
+    job = Job(view)
+    job.start(long_count)
+    qtbot.waitUntil(lambda: job.is_running(), timeout=5000)
+    time.sleep(0.05)  # reports are queued for the GUI thread
+    view.deleteLater()
+    qtbot.waitUntil(lambda: bool(reached), timeout=5000)  # stopped long before 2000 reports
+    assert wait_for_background_work(5000)
+    qtbot.wait(100)  # anything queued is delivered now: pytest-qt fails the test on an error
+
+
 def test_latest_job_delivers_only_the_newest_call(qtbot):
     job = LatestJob()
     seen = record(job)

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 from superqt.utils import GeneratorWorker, WorkerBase
 
@@ -94,6 +95,11 @@ class Job(QObject):
         self._answered = True  # the newest call has emitted succeeded, failed or cancelled
         self.error: BaseException | None = None  # the last failure, for details and tests
         self.result: Any = None  # the last result
+        # A Job deleted with its view (a closed tab, a test's widget) stops its call: the worker
+        # would otherwise run on and report to a deleted object.
+        running: list[WorkerBase] = []
+        self._running = running
+        self.destroyed.connect(lambda: [w.quit() for w in running])
 
     def bind(self, **handlers: Callable) -> None:
         """Connect signals by name: `job.bind(succeeded=self._show, failed=self._say)`."""
@@ -133,14 +139,19 @@ class Job(QObject):
         else:
             worker = _ProgressWorker(func, *args, **kwargs)
         self._answered = False
-        current = lambda: generation == self._generation  # noqa: E731 - a stale call is silent
+
+        def current() -> bool:  # a stale call, or one whose Job was deleted, is silent
+            return shiboken6.isValid(self) and generation == self._generation
+
         worker.yielded.connect(lambda v: current() and self._progress(v))
         worker.returned.connect(lambda r: current() and self._succeeded(r))
         worker.errored.connect(lambda e: current() and self._errored(e))
         worker.aborted.connect(lambda: current() and self._cancelled())
-        worker.finished.connect(lambda: self._finished(worker, generation))
+        worker.finished.connect(lambda: shiboken6.isValid(self)
+                                and self._finished(worker, generation))
         was_running = self.is_running()
         self._worker = worker
+        self._running[:] = [worker]
         worker.start()
         if not was_running:
             self.runningChanged.emit(True)
@@ -170,6 +181,7 @@ class Job(QObject):
         if worker is not self._worker:
             return  # a superseded LatestJob call ended; the newest one is still running
         self._worker = None
+        self._running.clear()
         if generation == self._generation:
             if not self._answered:  # cancelled after its last report: it returned unheard
                 self._cancelled()
