@@ -1,9 +1,8 @@
-"""A trained ResNet-20 and plain-20 for the loss-landscape tests, trained once per session.
-
-The quick Depth Lab preset's optimiser and schedule (core.experiments.plan.QUICK_CONFIG: SGD
-lr 0.05, cosine, 50 warm-up steps, batch 64) for 200 steps instead of 400, on 2048 built-in
-synthetic 16x16 images without augmentation, seed 0, one CPU thread: about 30 s for both nets.
-"""
+"""A ResNet-20 and a plain-20 run (folders with checkpoints, as the Train tab writes them) for
+the loss-landscape tests of run handling: the quick Depth Lab preset's optimiser and schedule
+for PAIR_STEPS steps on 512 built-in synthetic 16x16 images, seed 0, one CPU thread - seconds,
+not trained to anything. The tests about what the landscape shows use the shipped trained nets
+(app.trained_nets: "shipped:resnet56")."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +11,10 @@ import pytest
 
 from resnet_studio.core.experiments.plan import QUICK_CONFIG
 
-LANDSCAPE_CONFIG = replace(QUICK_CONFIG, dataset="synthetic:train=2048,val=256", steps=200,
-                           augment=False, eval_every=0, log_every=50, device="cpu", seed=0)
+PAIR_STEPS = 20
+LANDSCAPE_CONFIG = replace(QUICK_CONFIG, dataset="synthetic:train=512,val=64", steps=PAIR_STEPS,
+                           warmup_steps=5, augment=False, eval_every=0, log_every=10,
+                           device="cpu", seed=0)
 
 
 @pytest.fixture(scope="session")

@@ -63,9 +63,15 @@ class LandscapeSettings:
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+# A request's run may be a shipped trained net (app.trained_nets): "shipped:resnet56". Its
+# landscapes are stored in the data folder (the package may be read-only).
+SHIPPED = "shipped:"
+
+
 @dataclass(frozen=True)
 class LandscapeRequest:
-    runs: tuple[str, ...]  # run ids/names in the run store, run folders or checkpoint.json files
+    runs: tuple[str, ...]  # run ids/names in the run store, run folders, checkpoint.json files
+    # or shipped nets ("shipped:plain56")
     settings: LandscapeSettings = LandscapeSettings()
     store_path: str | None = None  # the run store (None: the user's own)
 
@@ -192,46 +198,74 @@ def stored_landscapes(request: LandscapeRequest) -> list[RunLandscape | None]:
     reads no weights."""
     out = []
     for ref in request.runs:
-        path = _stored_path(ref, request.settings, request.store_path)[1]
+        path = _stored_path(ref, request.settings, request.store_path)
         out.append(_read_stored(path, ref) if path.is_file() else None)
     return out
 
 
-def _stored_path(ref: str, settings: LandscapeSettings, store_path: str | None
-                 ) -> tuple[Path, Path]:
-    """(the checkpoint sidecar, where its landscape with these settings is stored)."""
+def _stored_path(ref: str, settings: LandscapeSettings, store_path: str | None) -> Path:
+    """Where the landscape of `ref` with these settings is stored."""
+    if ref.startswith(SHIPPED):
+        from resnet_studio.app.trained_nets import shipped_info
+        from resnet_studio.core.common.paths import data_dir
+
+        name = ref[len(SHIPPED):]
+        # keyed by the file's content: regenerated nets are new weights
+        digest = hashlib.sha256(shipped_info(name).path.read_bytes()).hexdigest()[:16]
+        return data_dir() / "landscapes" / f"shipped-{name}-{settings.key(digest)}.npz"
     from resnet_studio.core.training.checkpoint import read_checkpoint_meta
 
     sidecar = find_run_checkpoint(ref, store_path)
     meta = read_checkpoint_meta(sidecar)
-    return sidecar, sidecar.parent / f"landscape-{settings.key(meta['weights'])}.npz"
+    return sidecar.parent / f"landscape-{settings.key(meta['weights'])}.npz"
+
+
+@dataclass(frozen=True)
+class _TrainedWeights:
+    spec: Any
+    state: dict
+    config: Any  # the TrainConfig it was trained with: dataset, batch size, seed
+    step: int
+
+
+def _open_weights(ref: str, store_path: str | None) -> _TrainedWeights:
+    if ref.startswith(SHIPPED):
+        from resnet_studio.app import trained_nets
+
+        name = ref[len(SHIPPED):]
+        return _TrainedWeights(trained_nets.shipped_info(name).spec,
+                               trained_nets.shipped_net(name).state_dict(),
+                               trained_nets.shipped_config(), trained_nets.shipped_steps(name))
+    from resnet_studio.core.training.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(find_run_checkpoint(ref, store_path))
+    return _TrainedWeights(ckpt.spec, ckpt.model_state, ckpt.config, ckpt.step)
 
 
 def _run_landscape(ref: str, settings: LandscapeSettings, store_path: str | None,
                    progress: Progress, on_level) -> RunLandscape:
-    sidecar, path = _stored_path(ref, settings, store_path)
+    path = _stored_path(ref, settings, store_path)
     if path.is_file():
         stored = _read_stored(path, ref)
         if stored is not None:
             return stored
-    return _compute(ref, sidecar, path, settings, progress, on_level)
+    return _compute(ref, store_path, path, settings, progress, on_level)
 
 
-def _compute(ref: str, sidecar: Path, path: Path, settings: LandscapeSettings,
+def _compute(ref: str, store_path: str | None, path: Path, settings: LandscapeSettings,
              progress: Progress, on_level) -> RunLandscape:
     import torch
 
     from resnet_studio.core.analysis import landscape as core
     from resnet_studio.core.models import build_model
-    from resnet_studio.core.training.checkpoint import load_checkpoint
 
     progress(0, 1, f"opening {ref}")
-    ckpt = load_checkpoint(sidecar)
-    model = build_model(ckpt.spec)
-    model.load_state_dict(ckpt.model_state)
-    batches = training_batches(ckpt.config, settings.batches)
+    trained = _open_weights(ref, store_path)
+    model = build_model(trained.spec)
+    model.load_state_dict(trained.state)
+    batches = training_batches(trained.config, settings.batches)
     coords = core.axis(settings.grid, settings.span)
-    result = RunLandscape(run=ref, model=ckpt.spec.name, step=ckpt.step, coords=coords,
+    result = RunLandscape(run=ref, model=trained.spec.name, step=trained.step, coords=coords,
                           surface=np.full((settings.grid, settings.grid), np.nan))
     n_line = settings.grid if settings.line_from_init else 0
     total = settings.grid ** 2 + n_line
@@ -249,7 +283,7 @@ def _compute(ref: str, sidecar: Path, path: Path, settings: LandscapeSettings,
         if n_line:
             result.line_coords = np.linspace(0.0, 1.0, n_line)
             result.line = core.interpolation_line(
-                model, initial_weights(ckpt.spec, ckpt.config.seed), batches,
+                model, initial_weights(trained.spec, trained.config.seed), batches,
                 result.line_coords, progress.span(settings.grid ** 2, total, total))
     result.path = str(path)
     _store(path, result, settings)
@@ -263,6 +297,7 @@ def _store(path: Path, ls: RunLandscape, settings: LandscapeSettings) -> None:
                  "format": "resnet-studio/landscape", "version": CACHE_VERSION,
                  "model": ls.model, "step": ls.step, "settings": asdict(settings)})))
     with contextlib.suppress(OSError):  # a read-only run folder: shown, just not kept
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, buf.getvalue())
 
 

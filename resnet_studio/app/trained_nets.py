@@ -16,7 +16,7 @@ import argparse
 import json
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,18 @@ def shipped_net(name: str) -> nn.Module:
 def shipped_dataset() -> str:
     """The dataset the shipped nets were trained on (the quick preset's)."""
     return _index()["config"]["dataset"]
+
+
+def shipped_config():
+    """The TrainConfig the shipped nets were trained with (seed included)."""
+    from resnet_studio.core.training.config import TrainConfig
+
+    doc = _index()
+    return replace(TrainConfig.from_dict(doc["config"]), seed=doc["seed"])
+
+
+def shipped_steps(name: str) -> int:
+    return int(_index()["nets"][name]["steps"])
 
 
 def shipped_data() -> ImageData:

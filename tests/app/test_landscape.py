@@ -19,8 +19,10 @@ from resnet_studio.core.training.trainer import Trainer
 from tests.helpers import TINY
 from tests.training_fixtures import tiny_config
 
-# small enough for the suite: 121 points × 2 batches of 64 per net, a few seconds each
-SETTINGS = LandscapeSettings(grid=11, span=1.0, batches=2, seed=0, line_from_init=True)
+# the run-handling tests: 25 points × 2 batches of 64 per net
+SETTINGS = LandscapeSettings(grid=5, span=1.0, batches=2, seed=0, line_from_init=True)
+# what the roughness test measures (fixed before the shipped 56-layer nets were looked at)
+ROUGHNESS = LandscapeSettings(grid=11, span=1.0, batches=2, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +43,22 @@ def test_origin_of_the_slice_is_the_models_eval_loss_on_the_same_batches(trained
     expected = sum(losses) / (2 * ckpt.config.batch_size)
     residual = pair[0]
     assert residual.origin_loss == pytest.approx(expected, rel=1e-6)
-    assert residual.slice_1d[5] == residual.origin_loss
+    assert residual.slice_1d[2] == residual.origin_loss
     assert residual.line[-1] == pytest.approx(expected, rel=1e-6)  # t = 1: the trained weights
     assert residual.complete and np.isfinite(residual.surface).all()
 
 
-def test_plain_twins_surface_bends_more(pair):
-    """Roughness = mean |Δ log loss| over the interior grid points (grid units). Measured with
-    this fixture (seed 0, 11×11, span 1, 2 batches): ResNet-20 0.528, plain-20 0.629 (+19%).
-    The share of non-convex points does not separate them here (ResNet-20 0.333, plain-20
-    0.284): at 20 layers Li et al. 2018 (Fig. 5) also find both surfaces smooth; the chaos of
-    plain nets shows at 56 layers and more."""
-    residual, plain = (ls.roughness()["mean_abs_laplacian_log"] for ls in pair)
-    assert plain > residual
+def test_plain56s_surface_is_rougher_than_resnet56s():
+    """Li et al. 2018 Fig. 5 on the quick preset's trained ResNet-56 and plain-56 (the shipped
+    nets). The measure was fixed before these nets' surfaces were computed: roughness = mean
+    |discrete Laplacian of log loss| over the interior points of an 11×11 slice (span 1, 2
+    training batches, direction seed 0), in grid units - larger for plain-56, by a margin
+    stated in the assertion. Measured on the nets shipped with 500 steps: ResNet-56 1.223,
+    plain-56 1.578 (+29%)."""
+    request = LandscapeRequest(("shipped:resnet56", "shipped:plain56"), ROUGHNESS)
+    residual, plain = (ls.roughness()["mean_abs_laplacian_log"]
+                       for ls in compute_landscapes(request).landscapes)
+    assert plain > 1.1 * residual
 
 
 def test_a_computed_slice_reopens_from_the_run_folder(trained_pair, pair):

@@ -7,6 +7,7 @@ import pytest
 
 from resnet_studio.app.landscape import LandscapeRequest, LandscapeSettings, compute_landscapes
 from resnet_studio.cli import main
+from tests.landscape_fixtures import PAIR_STEPS
 
 
 def test_landscape_writes_the_figure_and_the_grid(trained_pair, tmp_path, capsys):
@@ -23,7 +24,17 @@ def test_landscape_writes_the_figure_and_the_grid(trained_pair, tmp_path, capsys
     settings = LandscapeSettings(grid=11, batches=2, line_from_init=True)
     expected = compute_landscapes(LandscapeRequest((run,), settings)).landscapes[0].origin_loss
     assert float(origin["loss"]) == pytest.approx(expected, rel=1e-8)
-    assert "resnet20 (step 200): loss at the trained weights" in capsys.readouterr().out
+    assert f"resnet20 (step {PAIR_STEPS}): loss at the trained weights" in capsys.readouterr().out
+
+
+def test_a_shipped_trained_net_is_a_run_of_the_command(tmp_path, capsys):
+    grid = tmp_path / "grid.csv"
+    assert main(["landscape", "shipped:plain20", "--grid", "3", "--batches", "1",
+                 "--csv", str(grid)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("plain_resnet20 (step ") and "loss at the trained weights" in out
+    assert main(["landscape", "shipped:resnet110"]) == 2
+    assert "no shipped net 'resnet110'; choose one of resnet20, plain20" in capsys.readouterr().err
 
 
 def test_landscape_errors_are_one_line(tmp_path, capsys):

@@ -24,6 +24,13 @@ HINT = ("He et al. 2015 Fig. 7: the std of each layer's response (after BN, befo
         "layers, deeper ResNets less still.")
 
 
+def _shipped_responses(progress):
+    from resnet_studio.app.responses import shipped_responses  # torch: not at start-up
+
+    progress(0, 1, "measuring the shipped trained nets…")
+    return shipped_responses()
+
+
 class Fig7View(QWidget):
     def __init__(self, store_path: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -31,11 +38,17 @@ class Fig7View(QWidget):
         self.experiment_id: str | None = None
         self.profiles: list[ResponseProfile] = []
         self.job = Job(self)
-        self.job.bind(succeeded=self._show, failed=self._say, progressed=self._progress)
+        self.job.bind(succeeded=self._show, failed=self._say, progressed=self._progress,
+                      finished=self._enable)
         self.measure_button = QPushButton("Measure Fig. 7")
         self.measure_button.setToolTip("Load each trained net and measure its layer responses "
                                        "on 256 validation images")
         self.measure_button.clicked.connect(self.measure)
+        self.shipped_button = QPushButton("Shipped nets")
+        self.shipped_button.setToolTip("Measure the trained ResNet-20/56 and plain-20/56 that "
+                                       "come with the app (the quick demo's nets, seed 0): no "
+                                       "experiment of your own needed")
+        self.shipped_button.clicked.connect(self.measure_shipped)
         self.status = QLabel(HINT, wordWrap=True, textFormat=Qt.TextFormat.PlainText)
         self.status.setStyleSheet(f"color: {MUTED}")
         self.view = layout_widget()
@@ -48,6 +61,7 @@ class Fig7View(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.measure_button)
+        top.addWidget(self.shipped_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -60,15 +74,25 @@ class Fig7View(QWidget):
             self.experiment_id = experiment_id
             self._draw([])
             self.status.setText(HINT)
-        self.measure_button.setEnabled(bool(experiment_id) and finished
-                                       and not self.job.is_running())
+        self._finished = finished
+        self._enable()
+
+    def _enable(self) -> None:
+        idle = not self.job.is_running()
+        self.measure_button.setEnabled(bool(self.experiment_id) and self._finished and idle)
+        self.shipped_button.setEnabled(idle)
 
     def measure(self) -> None:
         from resnet_studio.app.responses import experiment_responses  # torch: not at start-up
 
         if self.experiment_id and self.job.start(experiment_responses, self.experiment_id,
                                                      store=self.store_path):
-            self.measure_button.setEnabled(False)
+            self._enable()
+            self.status.setText("measuring…")
+
+    def measure_shipped(self) -> None:
+        if self.job.start(_shipped_responses):
+            self._enable()
             self.status.setText("measuring…")
 
     def _progress(self, _done: int, _total: int, text: str) -> None:
@@ -76,11 +100,9 @@ class Fig7View(QWidget):
 
     def _say(self, line: str) -> None:
         self.status.setText(line)
-        self.measure_button.setEnabled(True)
 
     def _show(self, profiles: list[ResponseProfile]) -> None:
         self._draw(profiles)
-        self.measure_button.setEnabled(True)
         self.status.setText("mean response std: " + ", ".join(
             f"{p.label} {p.mean:.3f}" for p in profiles))
 
