@@ -91,7 +91,7 @@ def shift_below(layout: GraphLayout, y: float, dy: float) -> GraphLayout:
         frames={key: frame(f) for key, f in layout.frames.items()},
         links=[link(k) for k in layout.links],
         arcs=[replace(a, y_branch=a.y_branch + dy, y_add=a.y_add + dy) if a.y_branch >= y
-              else a for a in layout.arcs])
+              else a for a in layout.arcs], collapsed_kinds=layout.collapsed_kinds)
 
 
 def _top(layout: GraphLayout, key: str) -> float | None:

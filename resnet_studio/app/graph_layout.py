@@ -128,14 +128,16 @@ class GraphLayout:
     frames: dict[str, Frame] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
     arcs: list[Arc] = field(default_factory=list)
+    # kinds a collapsed stage's box names ("8 identity + 1 zero-pad") beside its one arc
+    collapsed_kinds: set[str] = field(default_factory=set)
 
     def shortcuts(self) -> list[tuple[str, str]]:
         """(owner, kind) per drawn shortcut marker, top to bottom."""
         return [(a.owner, a.kind) for a in self.arcs]
 
     def legend_kinds(self) -> list[str]:
-        """The shortcut kinds drawn, in legend order."""
-        drawn = {a.kind for a in self.arcs}
+        """The shortcut kinds drawn or named in a collapsed stage's box, in legend order."""
+        drawn = {a.kind for a in self.arcs} | self.collapsed_kinds
         return [k for k in SHORTCUT_ORDER if k in drawn]
 
 
@@ -292,6 +294,7 @@ class _Placer:
             title_right=" / ".join(sorted({b.label for b in blocks})),
             footer=f"shortcuts: {shortcut_mix(kinds, short=True)}", x=-BOX_W / 2, y=top))
         self.out.stage_boxes[stage.name] = box
+        self.out.collapsed_kinds.update(k if k in SHORTCUT_TEXT else "none" for k in kinds)
         return self.place_shortcut(stage.name, dominant_shortcut(kinds), box)
 
     def place_shortcut(self, owner: str, kind: str, box: Box) -> float:

@@ -188,8 +188,8 @@ def totals_text(summary: ModelSummary, shown: list[LayerRow] | None = None) -> s
     """The table's footer: layer count, totals and shapes; with `shown` (the rows a filter
     keeps), a second line with their share of the parameters and MACs."""
     s = summary
-    text = (f"{len(s.layers):,} layers · {millions(s.total_params)} params "
-            f"({s.total_params:,}) · {compact(s.total_macs)} MACs · "
+    text = (f"{len(s.layers):,} modules ({s.spec.depth:,} weighted layers) · "
+            f"{millions(s.total_params)} params ({s.total_params:,}) · {compact(s.total_macs)} MACs · "
             f"input {shape_text(s.input_shape)} → output {shape_text(s.output_shape)}")
     if shown is not None:
         p = share(sum(r.params for r in shown), s.total_params)

@@ -207,7 +207,12 @@ class MainWindow(QMainWindow):
         # The worker adapts the model to the input's channels, as `resnet-studio summary` does.
         self.model_label.setText(spec.name)
         self.job_label.setText(f"Inspecting {spec.name}…")
+        self._model_pending(spec)
         self.summaries.start(_summarize, spec, shape)
+
+    def _model_pending(self, spec: ArchSpec) -> None:
+        # the graph greys at once: the last model must not pass for the one just picked
+        self.architecture.model_pending(spec.name)
 
     def _show_summary(self, summary) -> None:
         self.summary = summary

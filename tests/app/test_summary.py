@@ -97,7 +97,7 @@ def test_table_texts(r20):
     assert share(5, 0) == 0.0
     assert [share_text(p) for p in (0, 0.004, 0.16016, 3.4249, 12.53)] == [
         "0%", "<0.01%", "0.16%", "3.42%", "12.5%"]
-    assert totals_text(r20) == ("61 layers · 0.27M params (269,722) · 40.6M MACs · "
+    assert totals_text(r20) == ("61 modules (20 weighted layers) · 0.27M params (269,722) · 40.6M MACs · "
                                 "input 3×32×32 → output 10")
     convs = [r for r in r20.layers if r.type == "Conv2d"]
     assert totals_text(r20, convs).endswith(

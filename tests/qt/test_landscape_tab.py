@@ -28,8 +28,13 @@ def test_tab_computes_draws_levels_and_reopens_stored(qtbot, trained_pair, tmp_p
     tab.form.set_value({"grid": 9, "batches": 1, "seed": 3})
     levels = []
     tab.levelReady.connect(lambda i, ls: levels.append((i, int(np.isfinite(ls.surface).sum()))))
+    greyed = []  # what the veil over the figure said as each level was drawn
+    tab.levelReady.connect(lambda *_: greyed.append(tab.stale.label_text()))
     assert tab.compute()
+    assert tab.stale.is_shown() and tab.stale.label_text() == "measuring…"
     assert tab.job.wait(120_000)
+    assert greyed and set(greyed) == {"refining… (a coarser grid so far)"}
+    assert not tab.stale.is_shown()  # the finished surfaces are not greyed
     assert tab.result is not None and len(tab.result.landscapes) == 2
     assert levels[:2] == [(0, 25), (0, 81)]  # every 2nd point first (5×5), then all
     expected = compute_landscapes(LandscapeRequest(("aaaa1111", "bbbb2222"),

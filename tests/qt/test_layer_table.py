@@ -66,7 +66,7 @@ def test_rows_cells_and_footer(table, r20):
     assert table.row_count() == len(r20.layers) == table.model.rowCount()
     text = table.footer_text()
     assert "269,722" in text and "0.27M params" in text and "40.6M MACs" in text
-    assert text.startswith(f"{len(r20.layers)} layers")
+    assert text.startswith(f"{len(r20.layers)} modules (20 weighted layers)")
     assert "input 3×32×32 → output 10" in text
     assert "showing" not in text
     # first row: the stem conv, with separators, compact MACs and a × shape

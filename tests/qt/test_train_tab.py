@@ -168,18 +168,22 @@ def test_a_run_too_big_for_memory_is_refused_unless_the_check_is_off(tab, qtbot,
     assert blocker.args[0].status == "finished" and blocker.args[0].steps == 10
 
 
-def test_a_damaged_run_store_is_kept_aside_and_the_tab_says_where(tab, qtbot, tmp_path):
+def test_a_damaged_run_store_is_kept_aside_and_the_tab_says_where(qtbot, tmp_path):
     garbage = b"not a database at all " * 40
     (tmp_path / "runs.sqlite").write_bytes(garbage)
-    tab.form.set_value(tiny_config(steps=10))
-    results = []
-    tab.session.finished.connect(results.append)  # may come in the same tick as the notice
-    with qtbot.waitSignal(tab.session.noticed, timeout=60_000) as blocker:
-        assert tab.start()
+    notices = []
+    # the history is read when the tab is made: the damaged store is found then
+    tab = TrainTab(TabContext(store_path=str(tmp_path / "runs.sqlite")))
+    qtbot.addWidget(tab)
+    tab.statusMessage.connect(notices.append)
     [backup] = tmp_path.glob("runs.sqlite.damaged-*")
     assert backup.read_bytes() == garbage
-    assert str(backup) in blocker.args[0] and tab.state.message == blocker.args[0]
+    assert str(backup) in tab.state.message and tab.message.text() == tab.state.message
     assert not tab.state.message_is_error
-    qtbot.waitUntil(lambda: bool(results), timeout=120_000)
-    assert results[0].status == "finished"  # recorded in the fresh store
+    tab.set_spec(TINY)
+    tab.form.set_value(tiny_config(steps=10))
+    with qtbot.waitSignal(tab.session.finished, timeout=120_000) as blocker:
+        assert tab.start()
+    assert blocker.args[0].status == "finished"  # recorded in the fresh store
     assert [r.status for r in tab.runs.store.list_runs()] == ["finished"]
+    tab.shutdown()

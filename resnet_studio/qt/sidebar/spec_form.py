@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.core.spec import ArchSpec
+from resnet_studio.qt.kit.palette import muted_style
 
 DEBOUNCE_MS = 250
 
@@ -37,6 +38,15 @@ SHORTCUT_LABELS = {
     "C": "C · projection everywhere",
     "none": "none · plain network",
 }
+
+def depth_counts(spec: ArchSpec) -> str:
+    """What the builder's depth counts, in the graph's and the table's terms."""
+    blocks = sum(spec.layers)
+    per_block = 2 if spec.block == "basic" else 3
+    return (f"= 1 stem conv + {per_block * blocks:,} convs in {blocks:,} blocks + 1 fc. "
+            "Not counted: shortcuts (the graph's arcs, projections too), BatchNorm, ReLU and "
+            "pooling (rows of the layer table).")
+
 
 # Spec field -> the label the user sees (also used for errors on unknown fields).
 FIELD_LABELS = {
@@ -207,7 +217,10 @@ class SpecForm(QWidget):
         f = self.depth_label.font()
         f.setBold(True)
         self.depth_label.setFont(f)
-        self.depth_label.setContentsMargins(0, 0, 0, 6)
+        # what the number counts, beside a graph of boxes and a table of every module
+        self.depth_detail = QLabel(wordWrap=True, objectName="spec_depth_detail")
+        self.depth_detail.setStyleSheet(muted_style())
+        self.depth_detail.setContentsMargins(0, 0, 0, 6)
 
         # -- layout: label | input, and under each input its (hidden) error ------------------
         grid = QGridLayout(self)
@@ -219,7 +232,8 @@ class SpecForm(QWidget):
         self._error_labels: dict[str, QLabel] = {}
         row = 0
         grid.addWidget(self.depth_label, row, 0, 1, 2)
-        row += 1
+        grid.addWidget(self.depth_detail, row + 1, 0, 1, 2)
+        row += 2
         for name, w in self.inputs.items():
             frame = _FieldFrame(w)
             self._frames[name] = frame
@@ -432,6 +446,7 @@ class SpecForm(QWidget):
 
     def _update_depth(self, spec: ArchSpec) -> None:
         self.depth_label.setText(f"Depth: {spec.depth:,} weighted layers")
+        self.depth_detail.setText(depth_counts(spec))
 
     @staticmethod
     def _select(combo: QComboBox, value: str) -> None:
@@ -442,5 +457,5 @@ class SpecForm(QWidget):
         combo.setCurrentIndex(i)
 
 
-__all__ = ["BLOCK_LABELS", "SHORTCUT_LABELS", "STEM_LABELS", "SpecForm", "format_int_list",
-           "parse_int_list"]
+__all__ = ["BLOCK_LABELS", "SHORTCUT_LABELS", "STEM_LABELS", "SpecForm", "depth_counts",
+           "format_int_list", "parse_int_list"]

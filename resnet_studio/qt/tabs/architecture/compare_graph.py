@@ -162,7 +162,8 @@ class ComparisonGraphView(BlockGraphView):
         self.comparison_layout = layout_comparison(self.comparison, self.state, self.state_b,
                                                    self._measure)
         # what the legend and `arc_kinds` read: the shortcuts both columns draw
-        return GraphLayout(arcs=self.comparison_layout.a.arcs + self.comparison_layout.b.arcs)
+        a, b = self.comparison_layout.a, self.comparison_layout.b
+        return GraphLayout(arcs=a.arcs + b.arcs, collapsed_kinds=a.collapsed_kinds | b.collapsed_kinds)
 
     def _columns(self) -> tuple[float, float]:
         return FRAME_L, FRAME_R + B_OFFSET

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from resnet_studio.core.common.formatting import compact, shape_text
 from resnet_studio.qt.kit.palette import muted_style
+from resnet_studio.qt.kit.stale import Stale
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.architecture.block_graph import BlockGraphView
 from resnet_studio.qt.tabs.architecture.compare_view import CompareView, compare_button
@@ -94,19 +95,44 @@ class ArchitectureTab(TabWidget):
 
         self.graph.nodeClicked.connect(self._node_clicked)
         self.table.layersSelected.connect(self._layers_selected)
+        # the last model stays beneath, greyed, while the next one is inspected
+        self.graph_stale = Stale(self.graph)
+        self.table_stale = Stale(self.table)
         self.set_message("Inspecting the model…")
 
+    def model_pending(self, name: str) -> None:
+        """The window started inspecting `name`: what is shown is no longer the model picked,
+        so the graph and table grey at once and the headline names the one on its way."""
+        text = f"Inspecting {name}…"
+        if self.summary is None:
+            self.set_message(text)
+            return
+        self.graph_stale.show(text)
+        self.table_stale.show(text)
+        self.memory_line.clear()  # the last model's memory and receptive field
+        self.headline.setText(f"<span style='{muted_style()}'>{html.escape(text)} (greyed: "
+                              f"{html.escape(self.summary.spec.name)}, the last model)</span>")
+
+    def is_pending(self) -> bool:
+        return self.graph_stale.is_shown()
+
     def set_message(self, text: str) -> None:
+        self.summary = None
+        self.graph_stale.hide()
+        self.table_stale.hide()
+        self.table.clear()  # no row may pass for the model the message is about
         self.graph.set_message(text)
         self.headline.setText(f"<span style='{muted_style()}'>{html.escape(text)}</span>")
 
     def set_summary(self, summary: ModelSummary) -> None:
         self.summary = summary
+        self.graph_stale.hide()
+        self.table_stale.hide()
         spec = summary.spec
         kind = "plain (no shortcuts)" if spec.plain else f"shortcut {spec.shortcut}" + (
             f" (α={spec.shortcut_scale:g})" if spec.shortcut_scale != 1.0 else "")
         self.headline.setText(
-            f"<b style='font-size:15px'>{spec.name}</b> &nbsp; {spec.depth} layers · "
+            f"<b style='font-size:15px'>{spec.name}</b> &nbsp; {spec.depth} weighted layers · "
             f"{spec.block} blocks · {kind}{' · pre-activation' if spec.preact else ''} · "
             f"<b>{compact(summary.total_params)}</b> params ({summary.total_params:,}) · "
             f"<b>{compact(summary.total_macs)}</b> MACs · input {shape_text(summary.input_shape)}"

@@ -36,6 +36,7 @@ from resnet_studio.core.common.files import write_text_atomic
 from resnet_studio.qt.kit.job import Job
 from resnet_studio.qt.kit.palette import message_style
 from resnet_studio.qt.kit.plotting import export_figure
+from resnet_studio.qt.kit.stale import MEASURING, Stale
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.landscape.form import LandscapeForm
 from resnet_studio.qt.tabs.landscape.surface_view import LandscapeFigure
@@ -61,6 +62,8 @@ class LandscapeTab(TabWidget):
                       cancelled=lambda: self._say("Cancelled."),
                       runningChanged=self._running)
         self.levelReady.connect(self._level)
+        self.stale = Stale(self.figure.view)  # the last surfaces, greyed, until the new ones end
+        self.stale.follow(self.job, MEASURING)
 
         self.compute_button = QPushButton("Compute", toolTip="Compute the slices (or show them "
                                           "at once if stored with these settings)")
@@ -146,6 +149,7 @@ class LandscapeTab(TabWidget):
         if index < len(self.landscapes):
             self.landscapes[index] = landscape
             self._redraw()
+            self.stale.show("refining… (a coarser grid so far)")
 
     def _progressed(self, done: int, total: int, text: str) -> None:
         self.progress.setRange(0, max(total, 1))

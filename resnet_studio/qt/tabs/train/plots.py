@@ -1,33 +1,50 @@
 """Live training curves: loss (raw + smoothed + validation), error %, learning rate.
 
 Each curve is created once and updated with setData; downsampling and clip-to-view keep a
-64k-step run smooth. Past runs can be overlaid as dashed curves.
+64k-step run smooth. Past runs can be overlaid. One rule for every run, live or overlaid, in
+the plots and in the legend: a colour per run, solid for training, dashed for validation.
+The live run is blue; overlays take the other Okabe-Ito colours (distinguishable with every
+common colour-vision deficiency), each run keeping its colour for the session. The smoothing
+slider is TensorBoard's: a debiased exponential moving average (`core.common.curves.smooth`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
-from resnet_studio.core.common.curves import smooth
+from resnet_studio.core.common.curves import DEFAULT_SMOOTHING, smooth
 from resnet_studio.core.training.curves import RunCurves
-from resnet_studio.qt.kit.palette import INFO, OK
+from resnet_studio.qt.kit.palette import OK
 from resnet_studio.qt.kit.plotting import layout_widget, style_plot
 
-SMOOTHING = 0.9  # exponential moving average weight, as TensorBoard's default-ish slider
-TRAIN, TRAIN_RAW, VALIDATION = INFO, "#90caf9", "#ef6c00"
-OVERLAY_COLOURS = ["#8e24aa", "#00897b", "#f4511e", "#3949ab", "#c0ca33", "#6d4c41"]
+# Okabe & Ito (2008): the live run's blue (its raw loss a pale blue); overlays the others that
+# read on white (their yellow and sky blue do not, or too close to the live run's).
+LIVE, LIVE_RAW = "#0072b2", "#a6cde6"
+OVERLAY_COLOURS = ("#e69f00", "#009e73", "#cc79a7", "#d55e00", "#000000")
+SLIDER_STEPS = 100  # the slider's weight in hundredths, 0 .. 0.99
 
 
-def _smoothed(values: list[float], scale: float = 1.0) -> np.ndarray:
-    return scale * np.asarray(smooth(values, SMOOTHING), dtype=float)
+def _pen(colour: str, width: float, *, dashed: bool = False):
+    return pg.mkPen(colour, width=width,
+                    style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
 
 
 class TrainPlots(QWidget):
     """The live run's curves (`curves`, shared with the tab's TrainState: errors as fractions,
-    drawn in %) and dashed overlays of stored runs."""
+    drawn in %) and overlays of stored runs."""
+
+    smoothingChanged = Signal(float)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -37,33 +54,53 @@ class TrainPlots(QWidget):
         self.lr_plot = self._plot("Learning rate", row=2, bottom="step (iterations)")
         self.error_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.error_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # one legend for the loss and error plots (they draw the runs alike), in a column of
+        # its own beside them: it never covers a curve, however many runs are overlaid
+        self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-4)
+        self.view.addItem(self.legend, row=0, col=1, rowspan=2)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.view.ci.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
 
-        pen = lambda c, w=1.0: pg.mkPen(c, width=w)
-        val = dict(pen=pen(VALIDATION, 2), symbol="o", symbolSize=6, symbolBrush=VALIDATION,
-                   name="validation")
-        self.loss_raw = self.loss_plot.plot(pen=pen(TRAIN_RAW, 1), name="training (raw)")
-        self.loss_smooth = self.loss_plot.plot(pen=pen(TRAIN, 2.2), name="training")
+        val = dict(pen=_pen(LIVE, 2, dashed=True), symbol="o", symbolSize=6, symbolBrush=LIVE)
+        self.loss_raw = self.loss_plot.plot(pen=_pen(LIVE_RAW, 1))
+        self.loss_smooth = self.loss_plot.plot(pen=_pen(LIVE, 2.2))
         self.loss_val = self.loss_plot.plot(**val)
-        self.err_train = self.error_plot.plot(pen=pen(TRAIN, 2.2), name="training")
+        self.err_train = self.error_plot.plot(pen=_pen(LIVE, 2.2))
         self.err_val = self.error_plot.plot(**val)
-        self.lr_curve = self.lr_plot.plot(pen=pen(OK, 2))
+        self.lr_curve = self.lr_plot.plot(pen=_pen(OK, 2))
         self.curves = RunCurves()
         self.overlays: dict[str, list] = {}
+        self._overlay_curves: dict[str, tuple[str, RunCurves]] = {}  # run id -> (label, curves)
+        self._legend_names: dict[str, list[tuple[pg.PlotDataItem, str]]] = {}  # run id -> entries
+        self._colours: dict[str, str] = {}  # run id -> its colour, kept for the session
+        self._weight = DEFAULT_SMOOTHING
 
         self.log_scale = QCheckBox("Log-scale loss")
         self.log_scale.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal, maximumWidth=140,
+                                        minimum=0, maximum=SLIDER_STEPS - 1,
+                                        value=round(DEFAULT_SMOOTHING * SLIDER_STEPS))
+        self.smoothing_slider.setToolTip(
+            "TensorBoard's smoothing: a debiased exponential moving average of the logged "
+            "points (0: raw). The bold line; the raw loss stays pale beneath it.")
+        self.smoothing_label = QLabel()
+        self.smoothing_slider.valueChanged.connect(
+            lambda v: self.set_smoothing(v / SLIDER_STEPS))
         self.readout = QLabel("", objectName="readout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         bar = QHBoxLayout()
         bar.addWidget(self.log_scale)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Smoothing:"))
+        bar.addWidget(self.smoothing_slider)
+        bar.addWidget(self.smoothing_label)
         bar.addStretch(1)
         bar.addWidget(self.readout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
+        self._show_weight()
 
         self._cross = []
         for plot in (self.loss_plot, self.error_plot, self.lr_plot):
@@ -77,6 +114,31 @@ class TrainPlots(QWidget):
     def _plot(self, title: str, row: int, bottom: str | None = None):
         return style_plot(self.view.addPlot(row=row, col=0), title, bottom, live=True)
 
+    # -- smoothing ------------------------------------------------------------------------------
+    def smoothing(self) -> float:
+        return self._weight
+
+    def set_smoothing(self, weight: float) -> None:
+        """The EMA weight of the bold lines, 0 (raw) .. 0.99; redraws every run."""
+        weight = min(max(float(weight), 0.0), (SLIDER_STEPS - 1) / SLIDER_STEPS)
+        if weight == self._weight:
+            return
+        self._weight = weight
+        self.smoothing_slider.blockSignals(True)
+        self.smoothing_slider.setValue(round(weight * SLIDER_STEPS))
+        self.smoothing_slider.blockSignals(False)
+        self._show_weight()
+        self.redraw()
+        for run_id, (label, curves) in list(self._overlay_curves.items()):
+            self.set_overlay(run_id, label, curves)
+        self.smoothingChanged.emit(weight)
+
+    def _show_weight(self) -> None:
+        self.smoothing_label.setText(f"{self._weight:.2f}")
+
+    def _smoothed(self, values: list[float], scale: float = 1.0) -> np.ndarray:
+        return scale * np.asarray(smooth(values, self._weight), dtype=float)
+
     # -- the live run ---------------------------------------------------------------------------
     def draw(self, curves: RunCurves) -> None:
         """Draw `curves` as the main run (call `redraw()` after they grow)."""
@@ -87,32 +149,82 @@ class TrainPlots(QWidget):
         c = self.curves
         x = np.asarray(c.steps, dtype=float)
         self.loss_raw.setData(x, np.asarray(c.loss, dtype=float))
-        self.loss_smooth.setData(x, _smoothed(c.loss))
-        self.err_train.setData(x, _smoothed(c.error, 100))
+        self.loss_smooth.setData(x, self._smoothed(c.loss))
+        self.err_train.setData(x, self._smoothed(c.error, 100))
         self.lr_curve.setData(x, np.asarray(c.lr, dtype=float))
         vx = np.asarray(c.val_steps, dtype=float)
         self.loss_val.setData(vx, np.asarray(c.val_loss, dtype=float))
         self.err_val.setData(vx, 100 * np.asarray(c.val_error, dtype=float))
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        """The legend lists what is drawn: the live run's lines once they have points, then
+        each overlay's; rebuilt only when that list changes."""
+        c = self.curves
+        wanted = [(item, name) for item, name, drawn in (
+            (self.loss_raw, "training (raw)", bool(c.steps)),
+            (self.loss_smooth, "training", bool(c.steps)),
+            (self.loss_val, "validation", bool(c.val_steps))) if drawn]
+        for entries in self._legend_names.values():
+            wanted += entries
+        if [(s.item, label.text) for s, label in self.legend.items] != wanted:
+            self.legend.clear()
+            for item, name in wanted:
+                self.legend.addItem(item, name)
 
     # -- overlays of past runs ----------------------------------------------------------------
+    def colour_of(self, run_id: str) -> str:
+        """The run's colour: the one it had before if no other overlay took it since, else
+        the first one no shown overlay uses (they repeat beyond five overlays)."""
+        taken = {self._colours[r] for r in self.overlays if r != run_id}
+        own = self._colours.get(run_id)
+        if own is None or own in taken:
+            free = [c for c in OVERLAY_COLOURS if c not in taken]
+            own = free[0] if free else OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)]
+        self._colours[run_id] = own
+        return own
+
     def set_overlay(self, run_id: str, label: str, curves: RunCurves | None) -> None:
+        """Show a stored run's curves (None: remove them) in its colour: training solid,
+        validation dashed, in both plots and in the legend."""
         for item in self.overlays.pop(run_id, []):
-            item.getViewBox().removeItem(item) if item.getViewBox() else None
-        if curves is None:
-            return
-        colour = OVERLAY_COLOURS[len(self.overlays) % len(OVERLAY_COLOURS)]
-        dash = pg.mkPen(colour, width=1.6, style=Qt.PenStyle.DashLine)
+            for plot in (self.loss_plot, self.error_plot):
+                if item in plot.listDataItems():
+                    plot.removeItem(item)
+        self._overlay_curves.pop(run_id, None)
+        self._legend_names.pop(run_id, None)
+        if curves is not None:
+            self._add_overlay(run_id, label, curves)
+        self._update_legend()
+
+    def _add_overlay(self, run_id: str, label: str, curves: RunCurves) -> None:
+        colour = self.colour_of(run_id)
         x = np.asarray(curves.steps, dtype=float)
-        items = [self.loss_plot.plot(x, _smoothed(curves.loss), pen=dash, name=label),
-                 self.error_plot.plot(x, _smoothed(curves.error, 100), pen=dash, name=label)]
+        vx = np.asarray(curves.val_steps, dtype=float)
+        solid, dashed = _pen(colour, 1.8), _pen(colour, 1.8, dashed=True)
+        items = [self.loss_plot.plot(x, self._smoothed(curves.loss), pen=solid),
+                 self.error_plot.plot(x, self._smoothed(curves.error, 100), pen=solid)]
+        legend = [(items[0], label)]
         if curves.val_steps:
-            items.append(self.error_plot.plot(np.asarray(curves.val_steps, dtype=float),
-                                              100 * np.asarray(curves.val_error, dtype=float),
-                                              pen=pg.mkPen(colour, width=2.2)))
+            items += [self.loss_plot.plot(vx, np.asarray(curves.val_loss, dtype=float),
+                                          pen=dashed),
+                      self.error_plot.plot(vx, 100 * np.asarray(curves.val_error, dtype=float),
+                                           pen=dashed)]
+            legend.append((items[2], f"{label} · validation"))
         self.overlays[run_id] = items
+        self._legend_names[run_id] = legend
+        self._overlay_curves[run_id] = (label, curves)
 
     def overlay_ids(self) -> list[str]:
         return list(self.overlays)
+
+    def legend_entries(self) -> list[tuple[str, str, bool]]:
+        """(label, colour, dashed) of each legend entry, as its sample is drawn."""
+        out = []
+        for sample, label in self.legend.items:
+            pen = pg.mkPen(sample.item.opts["pen"])
+            out.append((label.text, pen.color().name(), pen.style() == Qt.PenStyle.DashLine))
+        return out
 
     # -- crosshair readout --------------------------------------------------------------------
     def _mouse_moved(self, event) -> None:
@@ -136,7 +248,7 @@ class TrainPlots(QWidget):
             return ""
         i = int(np.argmin(np.abs(np.asarray(c.steps) - step)))
         text = (f"step <b>{c.steps[i]:,}</b> · loss {c.loss[i]:.4f} "
-                f"(smoothed {smooth(c.loss[: i + 1], SMOOTHING)[-1]:.4f}) · "
+                f"(smoothed {smooth(c.loss[: i + 1], self._weight)[-1]:.4f}) · "
                 f"error {100 * c.error[i]:.1f}% · lr {c.lr[i]:.3g}")
         if c.val_steps:
             j = int(np.argmin(np.abs(np.asarray(c.val_steps) - step)))

@@ -27,11 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.app.distributed import LaunchSettings
+from resnet_studio.app.errors import describe_error
+from resnet_studio.app.run_comparison import compare_runs
 from resnet_studio.app.runs import RunHistory
 from resnet_studio.app.training import TrainRequest, TrainState
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.qt.kit.palette import message_style
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
+from resnet_studio.qt.tabs.train.compare_runs import RunComparisonDialog
 from resnet_studio.qt.tabs.train.form import TrainForm
 from resnet_studio.qt.tabs.train.plots import TrainPlots
 from resnet_studio.qt.tabs.train.runs_list import RunsList
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 SETTINGS_KEY = "train/config"
 PROCESSES_KEY = "train/processes"
+SMOOTHING_KEY = "train/smoothing"
 
 
 def _split(orientation: Qt.Orientation, *panes: tuple[QWidget, int]) -> QSplitter:
@@ -96,7 +100,12 @@ class TrainTab(TabWidget):
 
         runs_box = QGroupBox("Runs")
         QVBoxLayout(runs_box).addWidget(self.runs)
-        right = _split(Qt.Orientation.Vertical, (self.plots, 3), (runs_box, 1))
+        # the plots take what the window gains; the runs table starts with room for 5 rows and
+        # the splitter between them resizes it
+        right = _split(Qt.Orientation.Vertical, (self.plots, 1), (runs_box, 0))
+        self.runs_splitter = right
+        self._runs_box = runs_box
+        self._sized = False  # the runs' share is set once the tab has its height
         self.splitter = _split(Qt.Orientation.Horizontal, (settings, 0), (right, 1))
         self.splitter.setSizes([330, 900])
         layout = QVBoxLayout(self)
@@ -110,11 +119,31 @@ class TrainTab(TabWidget):
                           runningChanged=self._running_changed)
         self.runs.overlayToggled.connect(self._overlay)
         self.runs.resumeRequested.connect(self.resume_run)
-        self.runs.statusMessage.connect(self.statusMessage)
+        self.runs.statusMessage.connect(self._noticed)
+        self.runs.compareRequested.connect(self.compare_runs)
+        self.compare_dialog: RunComparisonDialog | None = None
+        self._restore_smoothing()
+        self.plots.smoothingChanged.connect(
+            lambda w: self.context.settings.set_value(SMOOTHING_KEY, w))
         self.form.valueChanged.connect(lambda _c: self._update_buttons())
         self._restore_form()
         self._render()
         self._update_buttons()
+        self.runs.refresh()  # the history at start, not after Refresh (a notice is said)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        if not self._sized:
+            self._size_runs()
+
+    def _size_runs(self) -> None:
+        """Room for the runs table's first rows, the rest for the plots (once)."""
+        self._sized = True
+        total = sum(self.runs_splitter.sizes())
+        frame = (self._runs_box.minimumSizeHint().height()
+                 - self.runs.minimumSizeHint().height())  # the group box's title and margins
+        runs = min(self.runs.sizeHint().height() + frame, total // 2)
+        self.runs_splitter.setSizes([total - runs, runs])
 
     # -- model --------------------------------------------------------------------------------
     def set_spec(self, spec: ArchSpec) -> None:
@@ -163,6 +192,10 @@ class TrainTab(TabWidget):
 
     def _begin(self, request: TrainRequest) -> None:
         self.plots.draw(self.state.curves)
+        kept = len(self.plots.overlay_ids())
+        if kept:  # said, not silent: the legend names them beside the new run
+            self.state.say(f"Kept {kept} overlaid run{'s' if kept != 1 else ''} beside the new "
+                           "one for comparison (Hide overlays removes them).")
         self._render()
         self._several = self._processes() > 1
         if self._several:  # torchrun's processes, followed in the run store (no pause)
@@ -200,20 +233,24 @@ class TrainTab(TabWidget):
     # -- session events (GUI thread, at the session's tick) -----------------------------------
     def _started(self, run_id: str, _run_dir: str, speed: str) -> None:
         self.state.started(run_id)
+        self.runs.show_live(run_id, "starting", *self.state.progress)
         self.runs.refresh()
         self.runs.select_run(run_id)
         self.statusMessage.emit(f"Training {self.spec.name if self.spec else ''} · run {run_id} "
                                 f"· {speed}")
 
     def _noticed(self, message: str) -> None:
-        """The run store was damaged and moved aside: the tab's message line says where."""
+        """The run store was damaged and moved aside (or cannot be read): the tab's message
+        line and the status bar say where."""
         self.state.say(message)
         self._render()
+        self.statusMessage.emit(message)
 
     def _logged(self, logs: list) -> None:
         self.state.logged(logs)
         self.plots.redraw()
         self._render()
+        self._show_live_row()
 
     def _evaluated(self, result) -> None:
         self.state.evaluated(result)
@@ -222,6 +259,14 @@ class TrainTab(TabWidget):
     def _status(self, status: str, message: str) -> None:
         self.state.status_changed(status, message)
         self._render()
+        self._show_live_row()
+
+    def _show_live_row(self) -> None:
+        """The runs table's row of this run, from the records just drawn."""
+        st = self.state
+        if st.run_id and st.running and st.last_log is not None:
+            status = "paused" if st.status == "paused" else "running"
+            self.runs.show_live(st.run_id, status, st.last_log.step, st.last_log.total_steps)
 
     def _data_progress(self, done: int, total: int, text: str) -> None:
         self.state.data_progress(done, total, text)
@@ -231,13 +276,13 @@ class TrainTab(TabWidget):
         self.state.finished(result)
         self._render()
         self.statusMessage.emit(f"Training {result.status}")
-        self.runs.refresh()
+        self.runs.end_live()
 
     def _failed(self, message: str) -> None:
         self.state.could_not_start(message)
         self._render()
         self.statusMessage.emit("Training could not start")
-        self.runs.refresh()
+        self.runs.end_live()
 
     def _running_changed(self, running: bool) -> None:
         self.pause_button.setText("Pause")
@@ -247,6 +292,20 @@ class TrainTab(TabWidget):
     def _overlay(self, run_id: str, shown: bool) -> None:
         curves = self.history.curves(run_id) if shown else None
         self.plots.set_overlay(run_id, self.history.get(run_id).name if shown else "", curves)
+        self.runs.set_swatch(run_id, self.plots.colour_of(run_id) if shown else None)
+
+    def compare_runs(self, run_ids: list[str]) -> RunComparisonDialog | None:
+        """The runs' final metrics and settings side by side, in a window of their own."""
+        try:
+            comparison = compare_runs(self.history, run_ids)
+        except (KeyError, ValueError, OSError) as e:  # deleted meanwhile; a busy store
+            self.statusMessage.emit(f"Cannot compare the runs: {describe_error(e)}")
+            return None
+        if self.compare_dialog is not None:
+            self.compare_dialog.close()
+        self.compare_dialog = RunComparisonDialog(comparison, self)
+        self.compare_dialog.show()
+        return self.compare_dialog
 
     # -- drawing the state -----------------------------------------------------------------------
     def _render(self) -> None:
@@ -272,6 +331,12 @@ class TrainTab(TabWidget):
     def _save_form(self) -> None:
         self.context.settings.set_value(SETTINGS_KEY, self.form.value().to_json(indent=None))
         self.context.settings.set_value(PROCESSES_KEY, self._processes())
+
+    def _restore_smoothing(self) -> None:
+        with contextlib.suppress(TypeError, ValueError):
+            weight = self.context.settings.value(SMOOTHING_KEY)
+            if weight is not None:
+                self.plots.set_smoothing(float(weight))
 
     def _restore_form(self) -> None:
         with contextlib.suppress(TypeError, ValueError):
