@@ -129,8 +129,9 @@ class ImagesState:
     # -- the model ---------------------------------------------------------------------------
     def choose_model(self, model: str | ArchSpec) -> bool:
         """The model picked in the sidebar; a weights file picked for the previous model is
-        dropped (automatic weights again). False if it is the model already chosen, or while
-        a checkpoint the window chose (`choose_checkpoint`) is shown."""
+        dropped (automatic weights again), and so is a checkpoint the window chose
+        (`choose_checkpoint`) unless this is the sidebar's first model. False: nothing to load
+        again."""
         if self.model is not None and model_key(model, None) == model_key(self.model, None):
             return False
         first, self.model = self.model is None, model
