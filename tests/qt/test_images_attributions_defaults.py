@@ -157,3 +157,16 @@ def test_use_checkpoint_shows_a_stored_run_and_its_trained_twin(qtbot, images, a
     with qtbot.waitSignal(images.sourceReady, timeout=TIMEOUT) as blocker:
         images.set_model("resnet110")
     assert blocker.args[0].label == SHIPPED
+
+
+def test_both_tabs_fit_beside_the_sidebar_at_1280x720(qtbot, images, attributions):
+    # the page area at 1280 x 720 is about 940 x 640: no horizontal scrolling, and the Images
+    # page's height does not grow with its width (a wrapped label would make it scroll)
+    assert images.minimumSizeHint().width() <= 700
+    assert not images.layout().hasHeightForWidth()
+    assert images.minimumSizeHint().height() <= 560
+    images.resize(940, 640)
+    images.show()
+    qtbot.waitUntil(lambda: images.features.controls._rows == 2, timeout=TIMEOUT)
+    assert attributions.minimumSizeHint().width() <= 940 - 128
+
