@@ -10,9 +10,13 @@ cascading-randomisation check of the first method on the model. `sanity_check(re
 runs that check alone.
 
 Both front-ends build the same request for the same choices, so they get the same numbers.
-Where the model and a second checkpoint differ (a target class or a Grad-CAM layer the second
-one lacks), the second falls back to its predicted class and its last block; for the model
-itself such a request is an error.
+The second model explains the same class as the model (`same_target`, the default: the model's
+predicted class unless a target is named), so that the two maps answer the same question; or
+each its own prediction. Where the model and a second checkpoint differ (a target class or a
+Grad-CAM layer the second one lacks), the second falls back to its predicted class and its last
+block; for the model itself such a request is an error. Weights "auto" / "shipped" stand for
+what `app.samples.default_source` chooses (the shipped trained ResNet-20 and its trained plain
+twin, or ImageNet weights where they are on the machine).
 
 Threading: these functions run on one worker thread (a Qt `Job`'s, or the command's main
 thread). `progress` is reported from that thread, and every report is a cancellation point
@@ -27,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +110,9 @@ class AttributionRequest:
     noise_tunnel: str | None = None  # wraps the methods that take one (NOISE_TUNNEL_METHODS)
     params: MethodParams = field(default_factory=MethodParams)
     compare: str | None = None  # PLAIN, or a second checkpoint shown beside the model
+    twin: str | None = None  # the plain twin's checkpoint (a trained twin); None: random weights
+    same_target: bool = True  # the second model explains the model's target class; False: its
+    # own predicted class
     sanity: bool = False  # also the cascading randomisation check of methods[0]
     device: str = "cpu"
     download: bool = True
@@ -124,6 +131,7 @@ class AttributionCell:
     target_label: str  # the target's class name
     model_name: str = ""
     weights_label: str = ""
+    predicted_label: str = ""  # the class this row's model predicts for the image
 
 
 @dataclass
@@ -172,6 +180,41 @@ def model_choices(model: str | ArchSpec, progress: Progress | None = None) -> Mo
     return ModelChoices(default_categories(spec), tuple(gradcam_layer_names(spec)))
 
 
+@dataclass(frozen=True)
+class ResolvedInputs:
+    """What the tab's model and weights stand for, before any map: the name it shows, the
+    classes and layers the form offers, and whether it is the shipped trained pair."""
+
+    label: str  # "resnet20: trained ResNet-20 (built-in glyphs), shipped", "resnet50: ImageNet…"
+    choices: ModelChoices
+    shipped: bool = False
+
+
+def resolve_inputs(model: str | ArchSpec | None, weights: str, *, models: ModelSourceCache,
+                   progress: Progress | None = None) -> ResolvedInputs:
+    """Name, classes and layers of what (model, weights) will show: "auto" / "shipped" as
+    `app.samples.default_source` chooses (no download); a checkpoint (its own spec and class
+    names) is loaded into `models`; ImageNet and random weights are read off the spec."""
+    from resnet_studio.app.samples import AUTO, SHIPPED, default_source, shipped_label
+
+    shipped = False
+    if weights in (AUTO, SHIPPED):
+        chosen = default_source(model, weights)
+        model, weights, shipped = chosen.model, chosen.weights, chosen.shipped
+    if weights in ("imagenet", "random") or model is not None and not Path(weights).exists():
+        choices = model_choices(model)
+        name = model if isinstance(model, str) else model.name
+        from resnet_studio.core.weights import default_weights
+
+        imagenet = weights == "imagenet" and default_weights(model) == "imagenet"
+        what = "ImageNet weights" if imagenet else "random weights (untrained)"
+        return ResolvedInputs(f"{name}: {what}", choices)
+    src = models.get(model, weights, progress=progress)
+    choices = ModelChoices(tuple(src.categories), tuple(gradcam_layer_names(src.spec)))
+    label = shipped_label(weights) or src.label
+    return ResolvedInputs(f"{src.spec.name}: {label}", choices, shipped=shipped)
+
+
 def gradcam_layer_names(spec: ArchSpec) -> list[str]:
     """What `attribution_models.gradcam_layers` lists for the built model (the residual blocks,
     last first, then the convs), read off the inspector's table: building ResNet-1202 to list
@@ -195,6 +238,7 @@ def compute_attributions(request: AttributionRequest, *, models: ModelSourceCach
     progress = Progress.of(progress)
     _quiet_captum()
     loaded = load_image(request.image)
+    request = resolve_default_weights(request)
     rows = ["model"]
     if request.compare:
         rows.append("plain twin" if request.compare == PLAIN else "checkpoint")
@@ -206,20 +250,27 @@ def compute_attributions(request: AttributionRequest, *, models: ModelSourceCach
         model, weights = _row_model(row, request, main_spec)
         progress(0, 0, "Loading the model…")
         with _leased(models, model, weights, request, progress) as src:
-            if row == "model":
-                main_spec = src.spec
-                target = resolve_target(request.target, src.categories)
             title = _title(row, src, request)
             pre = src.preprocess
             x, picture = pre(loaded), _picture(pre, loaded)
+            predicted = _predicted(src, x)
+            if row == "model":
+                main_spec = src.spec
+                # the model's own prediction unless a class is named; the second model
+                # explains the same class (`same_target`)
+                target = resolve_target(request.target, src.categories)
+                if target is None and request.same_target:
+                    target = predicted
+            row_target = target if row == "model" or request.same_target else None
             for m, method in enumerate(request.methods):
                 i = r * len(request.methods) + m
                 text = f"{method_label(method)} ({row}, {i + 1} of {n})"
-                result = _attribute(src, x, method, row == "model", target, request,
+                result = _attribute(src, x, method, row == "model", row_target, request,
                                     progress.span(i * STAGE, (i + 1) * STAGE, total), text)
                 cell = AttributionCell(row=row, title=title, method=method, result=result,
                                        image=picture, target_label=_class_name(src, result.target),
-                                       model_name=src.spec.name, weights_label=src.label)
+                                       model_name=src.spec.name, weights_label=src.label,
+                                       predicted_label=_class_name(src, predicted))
                 run.cells.append(cell)
                 if on_cell is not None:
                     on_cell(cell)
@@ -229,16 +280,34 @@ def compute_attributions(request: AttributionRequest, *, models: ModelSourceCach
     return run
 
 
+@dataclass
+class SanityCascade:
+    """The sanity check with what its maps are drawn over: the report (its `maps`: the
+    original's, then one per randomisation step), the picture the model saw, the target."""
+
+    report: SanityReport
+    image: np.ndarray
+    title: str  # the model: "resnet20: trained ResNet-20 (built-in glyphs), shipped"
+    target_label: str
+
+
 def sanity_check(request: AttributionRequest, *, models: ModelSourceCache,
                  progress: Progress | ProgressFn | None = None) -> SanityReport:
     """The cascading randomisation check (Adebayo et al. 2018) of `request.methods[0]` on the
     model (not the comparison)."""
+    return sanity_cascade(request, models=models, progress=progress).report
+
+
+def sanity_cascade(request: AttributionRequest, *, models: ModelSourceCache,
+                   progress: Progress | ProgressFn | None = None) -> SanityCascade:
+    """`sanity_check` with the picture and names the tab draws the cascade's maps with."""
     from resnet_studio.core.images import load_image
 
     request.params.check()
     progress = Progress.of(progress)
     _quiet_captum()
     loaded = load_image(request.image)
+    request = resolve_default_weights(request)
     progress(0, 0, "Loading the model…")
     with _leased(models, request.model, _weights(request.model, request.weights), request,
                  progress) as src:
@@ -247,7 +316,10 @@ def sanity_check(request: AttributionRequest, *, models: ModelSourceCache,
         # the check's own texts ("randomised down to layer3") say which step runs; every
         # report still passes through `stage`, the cancellation point
         labelled = Progress(lambda done, total, text: stage(done, total, f"Sanity check: {text}"))
-        return _sanity(src, src.preprocess(loaded), target, request, labelled)
+        report = _sanity(src, src.preprocess(loaded), target, request, labelled)
+        return SanityCascade(report=report, image=_picture(src.preprocess, loaded),
+                             title=_title("model", src, request),
+                             target_label=_class_name(src, report.target))
 
 
 # -- the steps ---------------------------------------------------------------------------------
@@ -256,6 +328,24 @@ def _quiet_captum() -> None:
     # Captum announces on every call that it sets (and later removes) hooks on the ReLUs: on
     # the prepared copy, as intended; nothing the user can act on
     warnings.filterwarnings("ignore", category=UserWarning, module=r"captum\.")
+
+
+def resolve_default_weights(request: AttributionRequest) -> AttributionRequest:
+    """The request with weights "auto" / "shipped" made concrete (`app.samples.default_source`:
+    no download); a shipped pair brings its trained plain twin."""
+    from resnet_studio.app.samples import AUTO, SHIPPED, default_source
+
+    if request.weights not in (AUTO, SHIPPED):
+        return request
+    chosen = default_source(request.model, request.weights)
+    return replace(request, model=chosen.model, weights=chosen.weights,
+                   twin=request.twin or chosen.twin)
+
+
+def _predicted(src: ModelSource, x) -> int:
+    from resnet_studio.core.analysis.attribution import predicted_class
+
+    return predicted_class(src.model, x if x.dim() == 4 else x[None])
 
 
 def _weights(model: str | ArchSpec | None, weights: str | None) -> str | None:
@@ -273,7 +363,7 @@ def _row_model(row: str, request: AttributionRequest,
     folder, its checkpoint.json) brings its own spec; a bare state_dict is taken as the
     request's model."""
     if row == "plain twin":
-        return main_spec.plain_twin(), "random"
+        return (None, request.twin) if request.twin else (main_spec.plain_twin(), "random")
     if row == "checkpoint":
         compare = str(request.compare)
         own_spec = Path(compare).is_dir() or compare.endswith(".json")
@@ -303,11 +393,16 @@ def _leased(models: ModelSourceCache, model, weights, request: AttributionReques
 
 
 def _title(row: str, src: ModelSource, request: AttributionRequest) -> str:
+    from resnet_studio.app.samples import shipped_label
+
     if row == "plain twin":
-        return f"{src.spec.name}: plain twin, random weights"
+        if not request.twin:
+            return f"{src.spec.name}: plain twin, random weights"
+        return f"{src.spec.name}: {shipped_label(request.twin) or src.label}"
     if row == "checkpoint":
         return f"{src.spec.name}: {Path(str(request.compare)).name}"
-    return src.describe()
+    shipped = shipped_label(request.weights)
+    return f"{src.spec.name}: {shipped}" if shipped else src.describe()
 
 
 def _picture(preprocess, loaded) -> np.ndarray:

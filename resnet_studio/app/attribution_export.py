@@ -41,11 +41,15 @@ class Display:
 
 def render(cell: AttributionCell, display: Display) -> np.ndarray:
     """H x W x 3 uint8: the cell's heat map over the picture its model saw."""
+    return render_map(cell.result.attribution, cell.image, display)
+
+
+def render_map(attribution: np.ndarray, image: np.ndarray | None, display: Display) -> np.ndarray:
+    """H x W x 3 uint8: a map (C x H x W) over `image` (dropped when its size differs)."""
     from resnet_studio.core.analysis.attribution_pictures import heatmap, overlay
 
-    heat = heatmap(cell.result.attribution, signed=display.signed,
-                   clip_percentile=display.clip_percentile)
-    picture = cell.image if cell.image.shape[:2] == heat.shape else None
+    heat = heatmap(attribution, signed=display.signed, clip_percentile=display.clip_percentile)
+    picture = image if image is not None and image.shape[:2] == heat.shape else None
     return overlay(picture, heat, colormap=display.colormap, signed=display.signed,
                    opacity=display.opacity)
 

@@ -8,13 +8,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from resnet_studio.app.attribution import AttributionCell, AttributionRequest, MethodParams
+from resnet_studio.app.attribution import (
+    PLAIN,
+    AttributionCell,
+    AttributionRequest,
+    MethodParams,
+)
 from resnet_studio.app.attribution_export import Display
+from resnet_studio.app.samples import AUTO, SHIPPED
 from resnet_studio.core.analysis.attribution_names import method_label
 
 if TYPE_CHECKING:
-    from resnet_studio.app.attribution import AttributionRun, ModelChoices
-    from resnet_studio.core.analysis.attribution_sanity import SanityReport
+    from resnet_studio.app.attribution import (
+        AttributionRun,
+        ModelChoices,
+        ResolvedInputs,
+        SanityCascade,
+    )
     from resnet_studio.core.spec import ArchSpec
 
 MAPS, SANITY = "maps", "sanity"  # what a job computes
@@ -30,6 +40,7 @@ class AttributionSettings:
 
     methods: tuple[str, ...] = DEFAULT_METHODS
     target: int | None = None  # None: the predicted class
+    same_target: bool = True  # the second model explains the model's class, not its own
     noise_tunnel: str | None = None
     params: MethodParams = FORM_PARAMS
 
@@ -37,14 +48,20 @@ class AttributionSettings:
 @dataclass
 class AttributionsState:
     model: str | ArchSpec | None = None
-    weights: str = "imagenet"  # "imagenet" (where torchvision has them), "random", or a path
-    compare: str | None = None  # None, "plain" or a second checkpoint
+    # "auto" (ImageNet weights if they are on this machine, else the shipped trained ResNet-20
+    # and its trained twin), "shipped", "imagenet" (where torchvision has them), "random", or a
+    # path
+    weights: str = AUTO
+    compare: str | None = PLAIN  # None, "plain" or a second checkpoint
+    twin: str | None = None  # the plain twin's checkpoint (`use_checkpoint`); None: random
+    pinned: bool = False  # a checkpoint the window chose: it brings its own spec
+    resolved: ResolvedInputs | None = None  # what the inputs stand for (names, classes)
     image: str | None = None
     display: Display = field(default_factory=Display)
     choices: ModelChoices | None = None  # the model's class names and Grad-CAM layers
     cells: dict[tuple[str, str], AttributionCell] = field(default_factory=dict)  # (row, method)
     rows: list[str] = field(default_factory=list)  # the grid's rows, in the order they came
-    sanity: SanityReport | None = None
+    sanity: SanityCascade | None = None
     running: str | None = None  # MAPS or SANITY while a job runs
     cancelling: bool = False
     outcome: str | None = None  # the last job's: "done", "cancelled" or "failed"
@@ -53,11 +70,12 @@ class AttributionsState:
     # -- requests ------------------------------------------------------------------------------
     def missing(self, settings: AttributionSettings, kind: str = MAPS) -> str | None:
         """What to do before `kind` can run, or None."""
+        no_model = self.model is None and self.weights in ("imagenet", "random")
         if kind == SANITY:
-            if self.image is None or self.model is None or not settings.methods:
+            if self.image is None or no_model or not settings.methods:
                 return "Open an image, choose a model and tick a method first."
             return None
-        if self.image is None or self.model is None and self.weights in ("imagenet", "random"):
+        if self.image is None or no_model:
             return "Open an image and choose a model first."
         if not settings.methods:
             return "Tick at least one method."
@@ -68,11 +86,43 @@ class AttributionsState:
         the model alone."""
         sanity = kind == SANITY
         return AttributionRequest(
-            image=str(self.image), model=self.model,
+            image=str(self.image), model=None if self.pinned else self.model,
             weights=None if self.weights == "imagenet" else self.weights,
             methods=settings.methods[:1] if sanity else settings.methods,
             target=settings.target, noise_tunnel=settings.noise_tunnel, params=settings.params,
-            compare=None if sanity else self.compare)
+            compare=None if sanity else self.compare, twin=self.twin,
+            same_target=settings.same_target)
+
+    # -- the model -----------------------------------------------------------------------------
+    def choose_model(self, model: str | ArchSpec) -> bool:
+        """The sidebar's model; a checkpoint the window chose stays until the sidebar's model
+        changes (not for its first model, which may arrive after "Use in…"). False: nothing
+        to reload."""
+        first, self.model = self.model is None, model
+        if self.pinned and first:
+            return False
+        if self.pinned or self.weights not in ("imagenet", "random", AUTO, SHIPPED):
+            self.weights, self.twin, self.pinned = AUTO, None, False
+        return True
+
+    def choose_weights(self, weights: str) -> None:
+        self.weights, self.pinned = str(weights), False
+        self.twin = None
+
+    def choose_checkpoint(self, path: str, twin: str | None) -> None:
+        """This app's checkpoint as the model (its own spec), and its plain twin's."""
+        self.weights, self.twin, self.pinned = str(path), twin, True
+        if twin is not None:
+            self.compare = PLAIN
+
+    def model_text(self) -> str:
+        """What the Model line says: the name of what is shown, once known."""
+        if self.resolved is not None:
+            return self.resolved.label
+        if self.pinned:
+            return self.weights
+        m = self.model
+        return "no model" if m is None else m if isinstance(m, str) else m.name
 
     # -- a job's life --------------------------------------------------------------------------
     def start(self, kind: str, settings: AttributionSettings) -> None:
@@ -98,12 +148,12 @@ class AttributionsState:
         self.cancelling = True
         self.status = "Cancelling…"
 
-    def succeeded(self, result: AttributionRun | SanityReport) -> None:
+    def succeeded(self, result: AttributionRun | SanityCascade) -> None:
         self.outcome = "done"
         if self.running == SANITY:
             self.sanity = result
-            verdict = "flagged" if result.flagged else "passed"
-            self.status = f"Sanity check of {method_label(result.method)}: {verdict}."
+            verdict = "flagged" if result.report.flagged else "passed"
+            self.status = f"Sanity check of {method_label(result.report.method)}: {verdict}."
         else:
             self.status = f"{len(result.cells)} attribution map(s) computed."
 

@@ -134,7 +134,8 @@ class SourceInfo:
     """A loaded model source without the model: what the tab shows and what its jobs need to
     lease the model again from the cache (`model`, `weights`)."""
 
-    model: str | ArchSpec  # as asked for: with `weights`, the key in the ModelSourceCache
+    model: str | ArchSpec | None  # with `weights`, the key in the ModelSourceCache (None: a
+    # checkpoint's own spec)
     weights: str
     name: str  # the architecture's name
     kind: str  # torchvision | checkpoint | state_dict | random
@@ -143,10 +144,18 @@ class SourceInfo:
     input_shape: tuple[int, int, int]  # what the preprocessing gives the model
     layers: tuple[tuple[str, tuple[int, ...]], ...]  # feature-map layers, forward order, C x H x W
     blocks: tuple[str, ...]  # residual blocks
+    asked: tuple[str, str, bool] | None = None  # the key asked for when it differs ("auto")
+    shipped: bool = False  # the shipped trained net (app.samples)
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> tuple[str, str, bool]:
         return model_key(self.model, self.weights)
+
+    @property
+    def requested(self) -> tuple[str, str, bool]:
+        """The (model, weights) key the tab asked for: "auto" weights stand for what
+        `app.samples.default_source` chose."""
+        return self.asked or self.key
 
     def shape_of(self, layer: str) -> tuple[int, ...] | None:
         return next((s for n, s in self.layers if n == layer), None)
@@ -180,16 +189,23 @@ def open_source(models: ModelSourceCache, model: str | ArchSpec, weights: str, *
                 warm_up: bool = True,
                 progress: Progress | ProgressFn | None = None) -> SourceInfo:
     """Load (or find in the cache) a model source and describe it: its layers (a meta-device
-    pass) and blocks.
+    pass) and blocks. `weights` "auto": ImageNet weights where they are on this machine, else
+    the shipped trained ResNet-20 (`app.samples.default_source`; nothing is downloaded);
+    "shipped": that net.
 
     `warm_up` runs one forward pass on a blank image after a fresh load: the first pass through
     a new model is several times slower than the next (kernel selection, allocations), and it
     is better spent here than on the user's first image."""
     import torch
 
+    from resnet_studio.app.samples import AUTO, SHIPPED, default_source, shipped_label
     from resnet_studio.core.analysis.features import block_names, list_layers
 
     progress = Progress.of(progress)
+    asked = None
+    if weights in (AUTO, SHIPPED):
+        asked, chosen = model_key(model, weights), default_source(model, weights)
+        model, weights = chosen.model, chosen.weights
     fresh = not models.cached(model, weights)
     with models.lease(model, weights, progress=progress) as source:
         shape = source.preprocess.input_shape
@@ -197,7 +213,9 @@ def open_source(models: ModelSourceCache, model: str | ArchSpec, weights: str, *
         if warm_up and fresh:
             with torch.no_grad():
                 source.model.eval()(torch.zeros((1, *shape)))
+        shipped = shipped_label(weights)
         return SourceInfo(model=model, weights=str(weights), name=source.spec.name,
-                          kind=source.kind, label=source.label,
+                          kind=source.kind, label=shipped or source.label,
                           categories=tuple(source.categories), input_shape=shape, layers=layers,
-                          blocks=tuple(block_names(source.model)))
+                          blocks=tuple(block_names(source.model)), asked=asked,
+                          shipped=shipped is not None)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from resnet_studio.app.images import (
@@ -32,6 +33,7 @@ from resnet_studio.app.images import (
     model_name,
 )
 from resnet_studio.app.model_sources import model_key
+from resnet_studio.app.samples import AUTO, SHIPPED
 from resnet_studio.core.images import LoadFailure
 from resnet_studio.core.spec import ArchSpec
 
@@ -102,7 +104,11 @@ class SourceProblem:
 class ImagesState:
     def __init__(self) -> None:
         self.model: str | ArchSpec | None = None
-        self.weights = "imagenet"  # imagenet | random | a checkpoint / state_dict path
+        # auto (ImageNet weights if on this machine, else the shipped trained ResNet-20) |
+        # shipped (that net) | imagenet | random | a checkpoint / state_dict path
+        self.weights = AUTO
+        self.pinned = False  # a checkpoint the window chose (`use_checkpoint`): model changes
+        # in the sidebar do not replace it
         self.source: SourceInfo | None = None  # in use
         self.loading: tuple[str, str] | None = None  # key of the source being loaded
         self.failed: tuple[str, str] | None = None  # not retried until asked again
@@ -123,18 +129,29 @@ class ImagesState:
     # -- the model ---------------------------------------------------------------------------
     def choose_model(self, model: str | ArchSpec) -> bool:
         """The model picked in the sidebar; a weights file picked for the previous model is
-        dropped. False if it is the model already chosen."""
+        dropped (automatic weights again), and so is a checkpoint the window chose
+        (`choose_checkpoint`) unless this is the sidebar's first model. False: nothing to load
+        again."""
         if self.model is not None and model_key(model, None) == model_key(self.model, None):
             return False
-        self.model = model
-        if self.weights not in ("imagenet", "random"):
-            self.weights = "imagenet"
+        first, self.model = self.model is None, model
+        if self.pinned and first:  # the sidebar's first model arrives after "Use in…"
+            return False
+        self.pinned = False
+        if self.weights not in ("imagenet", "random", AUTO, SHIPPED):
+            self.weights = AUTO
         self.failed = self.problem = None
         return True
 
     def choose_weights(self, weights: str) -> None:
-        self.weights = str(weights)
+        self.weights, self.pinned = str(weights), False
         self.failed = self.problem = None
+
+    def choose_checkpoint(self, path: str) -> None:
+        """An app checkpoint (it carries its own spec) as the model, whatever the sidebar
+        shows, until other weights or another model are chosen."""
+        self.choose_weights(path)
+        self.pinned = True
 
     def effective_weights(self) -> str:
         """ImageNet weights where torchvision has them; random weights elsewhere."""
@@ -144,12 +161,25 @@ class ImagesState:
         return self.weights
 
     def weights_choice(self) -> str:
-        """imagenet | random | file: what the weights picker shows."""
+        """imagenet | shipped | random | file: what the weights picker shows ("auto" shows
+        what it stands for, once known)."""
         w = self.effective_weights()
+        if w == AUTO:
+            s = self.source
+            if s is not None and s.requested == self.wanted_key():
+                return "shipped" if s.shipped else "imagenet"
+            return "imagenet" if self.model is not None and has_imagenet_weights(self.model) \
+                else "shipped"
+        if w == SHIPPED or self.source is not None and self.source.shipped and \
+                self.source.weights == w:
+            return "shipped"
         return w if w in ("imagenet", "random") else "file"
 
-    def wanted(self) -> tuple[str | ArchSpec, str] | None:
-        """(model, weights) the tab should use, or None without a model."""
+    def wanted(self) -> tuple[str | ArchSpec | None, str] | None:
+        """(model, weights) the tab should use, or None without a model. A checkpoint the
+        window chose carries its own spec (model None)."""
+        if self.pinned:
+            return None, self.weights
         return None if self.model is None else (self.model, self.effective_weights())
 
     def wanted_key(self) -> tuple[str, str] | None:
@@ -163,7 +193,7 @@ class ImagesState:
         only when `force`d)."""
         key = self.wanted_key()
         if key is None or self.loading == key or (self.source is not None and
-                                                  self.source.key == key):
+                                                  self.source.requested == key):
             return None
         if not force and (key == self.failed or not (needed or self.entries)):
             return None
@@ -185,15 +215,18 @@ class ImagesState:
         """The source being loaded failed (`problem`) or was cancelled (None). A weights file
         that did not fit is forgotten: the picker goes back to what is in use."""
         self.failed, self.loading, self.problem = self.loading, None, problem
-        if problem is not None and self.weights not in ("imagenet", "random"):
+        if problem is not None and self.weights not in ("imagenet", "random", AUTO, SHIPPED):
             same_model = self.source is not None and self.model is not None and \
                 self.source.key[0] == model_key(self.model, None)[0]
-            self.weights = self.source.weights if same_model else "imagenet"
+            self.weights = self.source.weights if same_model else AUTO
+            self.pinned = False
 
     def source_is_wanted(self) -> bool:
-        return self.source is not None and self.source.key == self.wanted_key()
+        return self.source is not None and self.source.requested == self.wanted_key()
 
     def model_name(self) -> str:
+        if self.pinned:
+            return Path(self.weights).stem
         return model_name(self.model)
 
     # -- images --------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def test_the_tab_and_the_command_send_the_same_request(image):
                               "--target", "3", "--steps", "8", "--batch-size", "4",
                               "--samples", "3"])
     from_cli = command.request_from_args(args)
-    state = AttributionsState(model="resnet20", weights="random", image=image)
+    state = AttributionsState(model="resnet20", weights="random", image=image, compare=None)
     settings = AttributionSettings(methods=("saliency",), target=3, noise_tunnel="vargrad",
                                    params=PARAMS)
     from_tab = state.request(settings)
@@ -210,7 +210,7 @@ def test_state_follows_a_job(image):
     assert state.missing(settings) is None and state.missing(settings, SANITY) is None
     state.compare = "plain"
     maps, sanity = state.request(settings), state.request(settings, SANITY)
-    assert maps.weights is None  # "imagenet" where torchvision has them, else random
+    assert maps.weights == "auto"  # ImageNet weights if on this machine, else the shipped pair
     assert maps.methods == ("saliency", "occlusion") and maps.compare == "plain"
     assert sanity.methods == ("saliency",) and sanity.compare is None
 

@@ -141,6 +141,8 @@ def test_csv_has_one_row_per_image_and_rank(folder, tmp_path):
 def test_state_loads_classifies_cancels_and_retries(folder):
     state = ImagesState()
     state.choose_model("resnet20")
+    assert state.effective_weights() == "auto"  # ImageNet weights if here, else the shipped net
+    state.choose_weights("imagenet")
     assert state.effective_weights() == "random"  # no ImageNet weights for a CIFAR net
     assert state.source_to_load() is None  # nothing to classify yet: not loaded
     assert state.source_to_load(needed=True) == ("resnet20", "random")

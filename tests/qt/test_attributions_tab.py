@@ -86,9 +86,16 @@ def test_grid_twin_delta_display_and_export(qtbot, tab, tmp_path):
     with qtbot.waitSignal(tab.runFinished, timeout=TIMEOUT) as blocker:
         tab.run_sanity()
     assert blocker.args[0] == "done"
-    assert "layer3" in [s.randomized for s in tab.state.sanity.steps]
-    shown = tab.sanity_view.text()
+    steps = tab.state.sanity.report.steps
+    assert "layer3" in [s.randomized for s in steps]
+    shown = tab.sanity_view.verdict.text() + tab.sanity_view.table.text()
     assert "layer3" in shown and ("passed" in shown or "flagged" in shown)
+    # the cascade as maps in the main area: the original, then one per step
+    assert tab.pages.currentWidget() is tab.sanity_view
+    assert len(tab.sanity_view.pictures) == len(steps) + 1
+    assert tab.sanity_view.caption_texts()[0] == "original"
+    assert tab.sanity_view.caption_texts()[1].startswith(f"down to {steps[0].randomized}")
+    assert not tab.sanity_view.pictures[-1].pixmap().isNull()
 
 
 def test_cancel_and_failure_leave_tab_usable(qtbot, tab):

@@ -195,7 +195,8 @@ def test_offline_imagenet_weights_name_file_and_folder_and_offer_random(
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setattr(hub, "_open_url", offline)
     with qtbot.waitSignal(tab.sourceFailed, timeout=TIMEOUT):
-        tab.set_model("resnet18")  # ImageNet weights by default
+        tab.set_weights("imagenet")  # (the default, "auto", never downloads)
+        tab.set_model("resnet18")
     idle(qtbot, tab)
     banner = tab.banner_text()
     assert "resnet18-f37072fd.pth" in banner

@@ -59,6 +59,8 @@ class SanityReport:
     target: int
     steps: list[SanityStep] = field(default_factory=list)
     threshold: float = 0.8
+    # the maps themselves (C x H x W): the original's, then one per step (to show the cascade)
+    maps: list[np.ndarray] = field(default_factory=list, repr=False)
 
     @property
     def flagged(self) -> bool:
@@ -117,12 +119,14 @@ def cascading_randomization(model: nn.Module, x: torch.Tensor, method: str, *,
     base = one_map(0, "original model", target)
     out = SanityReport(method=method, noise_tunnel=noise_tunnel, target=base.target,
                        threshold=threshold)
+    out.maps.append(base.attribution)
     ref_abs, ref_signed = _map2d(base.attribution, True), _map2d(base.attribution, False)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for i, name in enumerate(order, 1):
             _reinit(find_layer(net, name))
             r = one_map(i, f"randomised down to {name}", base.target)
+            out.maps.append(r.attribution)
             out.steps.append(SanityStep(
                 randomized=name,
                 spearman_abs=spearman(ref_abs, _map2d(r.attribution, True)),

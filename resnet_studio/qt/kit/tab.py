@@ -16,6 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from resnet_studio.app.model_sources import ModelSourceCache
+from resnet_studio.app.shared_images import SharedImages
 from resnet_studio.qt.kit.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,11 +28,13 @@ if TYPE_CHECKING:
 @dataclass
 class TabContext:
     """What every tab gets: the settings (remembered or not), the run store to use (None: the
-    user's own, in the data folder) and the shared cache of loaded models."""
+    user's own, in the data folder), the shared cache of loaded models and the images opened
+    this session."""
 
     settings: Settings = field(default_factory=lambda: Settings(remember=False))
     store_path: str | None = None
     models: ModelSourceCache = field(default_factory=ModelSourceCache)
+    images: SharedImages = field(default_factory=SharedImages)
 
 
 class Tab(Protocol):

@@ -39,13 +39,21 @@ class AttributionForm(QWidget):
         super().__init__(parent)
         self.target_combo = QComboBox()
         self.target_combo.addItem("Predicted class", None)
+        self.target_combo.setToolTip("The class the maps explain")
+        self.same_target_combo = QComboBox()
+        self.same_target_combo.addItem("Second model: the same class", True)
+        self.same_target_combo.addItem("Second model: its own prediction", False)
+        self.same_target_combo.setToolTip(
+            "The same class: both maps answer the same question (comparable). Its own "
+            "prediction: each map explains what that net predicts.")
 
         self.method_boxes: dict[str, QCheckBox] = {m: QCheckBox(METHOD_LABELS[m]) for m in METHODS}
         methods = QGroupBox("Methods")
         grid = QGridLayout(methods)
         grid.addWidget(self.target_combo, 0, 0, 1, 2)
+        grid.addWidget(self.same_target_combo, 1, 0, 1, 2)
         for i, box in enumerate(self.method_boxes.values()):
-            grid.addWidget(box, 1 + i // 2, i % 2)
+            grid.addWidget(box, 2 + i // 2, i % 2)
 
         self.noise_combo = QComboBox()
         for data, label in NOISE_TUNNEL_LABELS.items():
@@ -87,12 +95,13 @@ class AttributionForm(QWidget):
         return AttributionSettings(
             methods=tuple(m for m, box in self.method_boxes.items() if box.isChecked()),
             target=self.target_combo.currentData(), noise_tunnel=self.noise_combo.currentData(),
-            params=params)
+            params=params, same_target=bool(self.same_target_combo.currentData()))
 
     def set_value(self, v: AttributionSettings) -> None:
         for m, box in self.method_boxes.items():
             box.setChecked(m in v.methods)
         self.set_target(v.target)
+        _select(self.same_target_combo, v.same_target)
         _select(self.noise_combo, v.noise_tunnel)
         p = v.params
         for spin, value in ((self.steps_spin, p.steps), (self.batch_spin, p.batch_size),

@@ -22,23 +22,37 @@ from PySide6.QtWidgets import (
 from resnet_studio.app.attribution import AttributionCell
 from resnet_studio.core.analysis.attribution_names import METHODS
 
-CELL = 224  # shown size of one overlay
+CELL, MIN_CELL = 224, 128  # shown size of one overlay: at most, at least
+HEADER = 130  # width of the rows' headers
 PLACEHOLDER = "Open an image, pick methods and press Compute."
 
 
 def caption(cell: AttributionCell) -> str:
+    """The method, the class the map explains (and whether this net predicts it), the time."""
     r = cell.result
-    text = (f"<b>{html.escape(r.label)}</b><br>class {r.target} "
-            f"({html.escape(cell.target_label)}) · {r.seconds:.2f} s")
+    predicted = cell.predicted_label
+    own = "" if not predicted else " (its prediction)" if predicted == cell.target_label else \
+        f" (predicts {html.escape(predicted)})"
+    text = (f"<b>{html.escape(r.label)}</b><br>class {r.target}: "
+            f"<b>{html.escape(cell.target_label)}</b>{own}<br>")
     if r.delta is not None:
-        text += f"<br>convergence δ = {r.delta:.3g}"
-    return text
+        text += f"convergence δ = {r.delta:.3g} · "
+    return text + f"{r.seconds:.2f} s"
 
 
-def _qimage(rgb: np.ndarray) -> QImage:
+def qimage(rgb: np.ndarray) -> QImage:
     rgb = np.ascontiguousarray(rgb)
     h, w = rgb.shape[:2]
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def pixels(rgb: np.ndarray, side: int) -> QPixmap:
+    """`rgb` scaled to side x side; a small map (a 16-pixel input) keeps its pixels sharp."""
+    smooth = rgb.shape[0] >= side / 2
+    mode = Qt.TransformationMode.SmoothTransformation if smooth else \
+        Qt.TransformationMode.FastTransformation
+    return QPixmap.fromImage(qimage(rgb)).scaled(side, side,
+                                                 Qt.AspectRatioMode.IgnoreAspectRatio, mode)
 
 
 class CellView(QWidget):
@@ -52,17 +66,26 @@ class CellView(QWidget):
         self.caption = QLabel(caption(cell), wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.picture = QLabel()
         self.picture.setFixedSize(CELL, CELL)
-        self.picture.setScaledContents(True)
+        self.caption.setFixedWidth(CELL)
+        self.rgb = np.zeros((1, 1, 3), np.uint8)
         export = QPushButton("Export…")
         export.setToolTip("Save the overlay as PNG and the raw map as .npy")
         export.clicked.connect(lambda: self.exportRequested.emit(self.cell))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
+        layout.addStretch(1)  # captions of one row end at one line: the maps line up
         for w in (self.caption, self.picture, export):
             layout.addWidget(w)
 
     def show_picture(self, rgb: np.ndarray) -> None:
-        self.picture.setPixmap(QPixmap.fromImage(_qimage(rgb)))
+        self.rgb = rgb
+        self.picture.setPixmap(pixels(rgb, self.picture.width()))
+
+    def set_side(self, side: int) -> None:
+        if side != self.picture.width():
+            self.picture.setFixedSize(side, side)
+            self.caption.setFixedWidth(side)
+            self.show_picture(self.rgb)
 
 
 class AttributionGrid(QScrollArea):
@@ -96,7 +119,7 @@ class AttributionGrid(QScrollArea):
             self._rows.append(cell.row)
             header = QLabel(f"<b>{html.escape(cell.row)}</b><br>{html.escape(cell.title)}",
                             wordWrap=True)
-            header.setMaximumWidth(160)
+            header.setMaximumWidth(HEADER)
             self._headers.append(header)
             self._grid.addWidget(header, len(self._rows) - 1, 0)
         view = CellView(cell)
@@ -106,6 +129,21 @@ class AttributionGrid(QScrollArea):
         columns = sorted({m for _, m in self.views}, key=METHODS.index)
         for (row, method), v in self.views.items():
             self._grid.addWidget(v, self._rows.index(row), 1 + columns.index(method))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Cells as large as fits the width (down to MIN_CELL; then the grid scrolls)."""
+        columns = len({m for _, m in self.views})
+        if not columns:
+            return
+        room = self.viewport().width() - HEADER - 12 * (columns + 1)
+        side = max(MIN_CELL, min(CELL, room // columns))
+        for v in self.views.values():
+            v.set_side(side)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
     def _export_dialog(self, cell: AttributionCell) -> None:
         default = f"{cell.method}_{cell.row.replace(' ', '_')}.png"

@@ -1,10 +1,16 @@
 """The Attributions tab: which pixels a prediction depends on, method by method.
 
-One image; methods picked with check boxes; the target is the predicted class or a class
-picked by name. Results form a grid of overlays (one row per model, one column per method): the
-model, and beside it, optionally, its plain twin (same stack, no shortcuts, random weights) or a
-second checkpoint, with the same settings. Display settings redraw the stored maps without
-recomputing. Each map can be exported as PNG (the overlay) and .npy (the raw C x H x W array).
+One image (any opened this session, here or in the Images tab: `context.images`); methods
+picked with check boxes; the target is the model's predicted class or a class picked by name,
+and the second model explains the same class (or, if the user asks, its own prediction).
+Results form a grid of overlays (one row per model, one column per method): the model, and
+beside it its plain twin (same stack, no shortcuts; trained where the model is the shipped
+ResNet-20 or a checkpoint the window chose with its twin, else random weights) or a second
+checkpoint, with the same settings. The weights start "automatic": ImageNet weights where they
+are on this machine, else the shipped ResNet-20 and plain-20 trained on the built-in glyphs,
+with a sample glyph as the image. The sanity check's cascade has its own page of maps.
+Display settings redraw the stored maps without recomputing. Each map can be exported as PNG
+(the overlay) and .npy (the raw C x H x W array).
 
 The work is `app.attribution.compute_attributions` (the `attribute` command's job too) in one
 `Job`; the models come from the window's shared cache (`context.models`). Progress comes per
@@ -18,13 +24,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,11 +40,12 @@ from PySide6.QtWidgets import (
 from resnet_studio.app.attribution import (
     AttributionCell,
     compute_attributions,
-    model_choices,
-    sanity_check,
+    resolve_inputs,
+    sanity_cascade,
 )
 from resnet_studio.app.attribution_export import render, write_map
 from resnet_studio.app.attribution_state import MAPS, SANITY, AttributionsState
+from resnet_studio.app.samples import sample_paths
 from resnet_studio.core.common.progress import Cancelled
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
@@ -81,16 +90,28 @@ class AttributionsTab(TabWidget):
         buttons = QHBoxLayout()
         for b in (self.run_button, self.cancel_button, self.sanity_button):
             buttons.addWidget(b)
-        side = QVBoxLayout()
+        settings = QWidget()
+        side = QVBoxLayout(settings)
+        side.setContentsMargins(0, 0, 4, 0)
         for w in (self.inputs, self.form, self.display):
             side.addWidget(w)
-        side.addLayout(buttons)
-        for w in (self.progress_bar, self.status_label, self.sanity_view):
-            side.addWidget(w)
         side.addStretch(1)
+        # the settings scroll at small window heights; the buttons and progress stay in view
+        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(settings)
+        scroll.setMinimumWidth(settings.sizeHint().width() + 16)
+        column = QVBoxLayout()
+        column.addWidget(scroll, 1)
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.status_label)
+        self.pages = QTabWidget(documentMode=True)
+        self.pages.addTab(self.grid, "Maps")
+        self.pages.addTab(self.sanity_view, "Sanity check")
         outer = QHBoxLayout(self)
-        outer.addLayout(side, 0)
-        outer.addWidget(self.grid, 1)
+        outer.addLayout(column, 0)
+        outer.addWidget(self.pages, 1)
 
         self.inputs.imagePicked.connect(self.set_image)
         self.inputs.weightsPicked.connect(self.set_weights)
@@ -102,25 +123,47 @@ class AttributionsTab(TabWidget):
                       cancelled=self._cancelled, runningChanged=self._running_changed)
         self.choices_job.succeeded.connect(self._choices_loaded)
         self._update_buttons()
+        # the session's images (opened here or in the Images tab) are offered in the picker
+        self.context.images.subscribe(self.inputs.add_images)
+        self.inputs.add_images(self.context.images.paths())
+        self._resolve_inputs()
 
     # -- inputs ----------------------------------------------------------------------------------
     def set_model(self, model) -> None:
         """A preset name or an ArchSpec (from the sidebar)."""
-        self.state.model = model
-        self.inputs.show_model(str(model if isinstance(model, str) else
-                                   getattr(model, "name", model)))
-        # class names and layers come from the spec: the first call imports torch, off the
-        # GUI thread; a failure leaves the pickers as they were
-        self.choices_job.start(model_choices, model)
+        if self.state.choose_model(model):
+            self._resolve_inputs()
 
     def model_changed(self, summary) -> None:
         self.set_model(summary.spec)
 
     def set_weights(self, weights: str | Path) -> None:
-        """"imagenet" (where torchvision has them, else random), "random", or a checkpoint /
-        state_dict path."""
-        self.state.weights = str(weights)
-        self.inputs.show_weights(self.state.weights)
+        """"auto" (ImageNet weights if they are on this machine, else the shipped trained
+        ResNet-20 and plain-20), "shipped", "imagenet" (where torchvision has them, else
+        random), "random", or a checkpoint / state_dict path."""
+        self.state.choose_weights(str(weights))
+        self._resolve_inputs()
+
+    def use_checkpoint(self, path: str | Path, twin: str | Path | None = None) -> None:
+        """This app's checkpoint (`.safetensors` beside its `.json`, a run's checkpoint) as the
+        model, whatever the sidebar shows; `twin` (its plain twin's checkpoint) is shown beside
+        it, explained for the same class. Kept until other weights or another model are
+        chosen."""
+        self.state.choose_checkpoint(str(path), None if twin is None else str(twin))
+        self._resolve_inputs()
+
+    def _resolve_inputs(self) -> None:
+        """Show the inputs; what they stand for (the model's name, class names and layers)
+        comes from a job: the first call imports torch, off the GUI thread; a failure leaves
+        the pickers as they were."""
+        s = self.state
+        s.resolved = None
+        self.inputs.show_weights(s.weights)
+        self.inputs.show_compare(s.compare)
+        self.inputs.show_model(s.model_text())
+        if s.model is not None or s.weights not in ("imagenet", "random"):
+            self.choices_job.start(resolve_inputs, None if s.pinned else s.model, s.weights,
+                                   models=self.context.models)
 
     def set_compare(self, compare: str | Path | None) -> None:
         """None, "plain" (the plain twin, random weights) or a second checkpoint path."""
@@ -128,7 +171,9 @@ class AttributionsTab(TabWidget):
         self.inputs.show_compare(self.state.compare)
 
     def set_image(self, path: str | Path) -> None:
-        self.state.image = str(path)
+        """The image the maps explain; it joins the session's images (the Images tab's too)."""
+        self.state.image = str(Path(path).expanduser().resolve())
+        self.context.images.add([self.state.image])
         self.inputs.show_image(self.state.image)
 
     def add_paths(self, paths: Sequence[str | Path]) -> None:
@@ -151,8 +196,9 @@ class AttributionsTab(TabWidget):
         self._start(MAPS, compute_attributions, on_cell=self._cell_from_worker)
 
     def run_sanity(self) -> None:
-        """The cascading randomisation check for the first ticked method, in a worker."""
-        self._start(SANITY, sanity_check)
+        """The cascading randomisation check for the first ticked method, in a worker; its
+        maps on the Sanity check page."""
+        self._start(SANITY, sanity_cascade)
 
     def _start(self, kind: str, func, **kwargs) -> None:
         if self.job.is_running():
@@ -166,8 +212,10 @@ class AttributionsTab(TabWidget):
         self.state.start(kind, settings)
         if kind == MAPS:
             self.grid.clear()
+            self.pages.setCurrentWidget(self.grid)
         else:
-            self.sanity_view.show_report(None)
+            self.sanity_view.show_cascade(None)
+            self.pages.setCurrentWidget(self.sanity_view)
         self.progress_bar.setRange(0, 0)
         self._status(self.state.status)
         self.job.start(func, request, models=self.context.models, **kwargs)
@@ -204,7 +252,7 @@ class AttributionsTab(TabWidget):
     def _succeeded(self, result) -> None:
         self.state.succeeded(result)
         if self.state.running == SANITY:
-            self.sanity_view.show_report(result)
+            self.sanity_view.show_cascade(result, self.state.display)
         self._status(self.state.status)
 
     def _failed(self, message: str) -> None:
@@ -229,6 +277,7 @@ class AttributionsTab(TabWidget):
     def _display_changed(self, display) -> None:
         self.state.display = display
         self.grid.redraw(lambda cell: render(cell, display))
+        self.sanity_view.redraw(display)
 
     def cells(self) -> dict[tuple[str, str], AttributionCell]:
         """(row, method) -> cell, for what the grid shows."""
@@ -255,9 +304,12 @@ class AttributionsTab(TabWidget):
             self._status(f"Could not save: {e}")
 
     # -- the rest --------------------------------------------------------------------------------
-    def _choices_loaded(self, choices) -> None:
-        self.state.choices = choices
-        self.form.set_choices(choices)
+    def _choices_loaded(self, resolved) -> None:
+        self.state.resolved, self.state.choices = resolved, resolved.choices
+        self.form.set_choices(resolved.choices)
+        self.inputs.show_model(resolved.label)
+        if self.state.image is None and resolved.shipped and (samples := sample_paths()):
+            self.set_image(samples[0])  # a glyph of the data the shipped nets learnt
 
     def _status(self, text: str) -> None:
         self.state.status = text

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QSpinBox, QWidget
 
 from resnet_studio.app.features import MosaicOptions
 from resnet_studio.app.images import SourceInfo
@@ -58,17 +58,47 @@ class MosaicControls(QWidget):
         self.sort_combo = _combo([("mean", "mean"), ("std", "std"), ("max", "max"),
                                   ("channel order", None)],
                                  "Tile order: by descending per-map statistic, or by channel")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(12)
-        layout.addWidget(labelled("Layer", self.layer_combo))
-        layout.addWidget(labelled("Scale", self.normalise_combo))
-        layout.addWidget(labelled("Colours", self.colormap_combo))
-        layout.addWidget(labelled("Sort by", self.sort_combo))
-        layout.addStretch(1)
+        self._parts = [labelled("Layer", self.layer_combo), labelled("Scale", self.normalise_combo),
+                       labelled("Colours", self.colormap_combo),
+                       labelled("Sort by", self.sort_combo)]
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(12)
+        self._rows = 0
+        self._arrange(1)
         self.layer_combo.currentIndexChanged.connect(lambda _i: self.layerChanged.emit())
         for box in (self.normalise_combo, self.colormap_combo, self.sort_combo):
             box.currentIndexChanged.connect(lambda _i: self.optionsChanged.emit())
+
+    def _arrange(self, rows: int) -> None:
+        """One row, or two (the layer above the rest) where one does not fit the width."""
+        if rows == self._rows:
+            return
+        self._rows = rows
+        for w in self._parts:
+            self._grid.removeWidget(w)
+        if rows == 1:
+            for i, w in enumerate(self._parts):
+                self._grid.addWidget(w, 0, i)
+            self._grid.setColumnStretch(len(self._parts), 1)
+        else:
+            self._grid.addWidget(self._parts[0], 0, 0, 1, len(self._parts))
+            for i, w in enumerate(self._parts[1:]):
+                self._grid.addWidget(w, 1, i)
+
+    def _one_row_width(self) -> int:
+        return sum(w.sizeHint().width() for w in self._parts) + 12 * len(self._parts)
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), max(self._parts[0].minimumSizeHint().width(),
+                                            sum(w.sizeHint().width() for w in self._parts[1:])
+                                            + 36)))
+        return hint
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange(1 if event.size().width() >= self._one_row_width() else 2)
 
     def layer(self) -> str:
         return self.layer_combo.currentData() or ""

@@ -78,6 +78,9 @@ class ImagePanel(QWidget):
             self.bars.set_message(message)
 
 
+TINY_SIDE = 64  # pixels: shown as blocks when enlarged
+
+
 class ImagePreview(QLabel):
     """An image scaled to fit, keeping its aspect ratio; a hint text when empty."""
 
@@ -113,8 +116,11 @@ class ImagePreview(QLabel):
         size = self.contentsRect().size()
         if size.width() < 2 or size.height() < 2:
             return
-        scaled = self._image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                                    Qt.TransformationMode.SmoothTransformation)
+        # a tiny image (the built-in 16-pixel glyphs) shows its pixels rather than a blur
+        tiny = max(self._image.width(), self._image.height()) <= TINY_SIDE
+        mode = Qt.TransformationMode.FastTransformation if tiny else \
+            Qt.TransformationMode.SmoothTransformation
+        scaled = self._image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, mode)
         self.setPixmap(QPixmap.fromImage(scaled))
 
 

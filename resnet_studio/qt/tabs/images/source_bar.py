@@ -16,17 +16,20 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from resnet_studio.app.images import SourceInfo, has_imagenet_weights
 from resnet_studio.app.images_state import ImagesState, SourceProblem
+from resnet_studio.app.samples import AUTO
 from resnet_studio.qt.kit.palette import ERROR, WARNING
 from resnet_studio.qt.tabs.images.image_view import muted
 
 WEIGHTS_FILTER = "Weights (*.safetensors *.json *.pt *.pth *.bin *.ckpt);;All files (*)"
 SOURCE_CHOICES = (("ImageNet weights (torchvision)", "imagenet"),
+                  ("Trained ResNet-20 (built-in glyphs, shipped)", "shipped"),
                   ("Checkpoint / state_dict file…", "file"),
                   ("Random weights (untrained)", "random"))
 
@@ -51,7 +54,7 @@ class SourceBar(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.last_dir = str(Path.home())
-        self._choice = "imagenet"  # what the picker shows: imagenet | random | file
+        self._choice = "shipped"  # what the picker shows: imagenet | shipped | random | file
         self.combo = QComboBox()
         for text, data in SOURCE_CHOICES:
             self.combo.addItem(text, data)
@@ -59,6 +62,9 @@ class SourceBar(QWidget):
         self.combo.activated.connect(self._activated)
         self.label = QLabel(textFormat=Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # one line, cut at narrow windows (the tooltip has it all) instead of widening the tab;
+        # a wrapped label would make the page scroll (its height then follows its width)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(QLabel("Weights"))
@@ -96,6 +102,7 @@ class SourceBar(QWidget):
         self._choice = state.weights_choice()
         self.combo.setCurrentIndex(self.combo.findData(self._choice))
         self.label.setText(self._label(state))
+        self.label.setToolTip(self.label.text())
 
     @staticmethod
     def _label(state: ImagesState) -> str:
@@ -108,6 +115,9 @@ class SourceBar(QWidget):
             return text + (f" &nbsp; in use: {source_html(s)}" if s is not None else "")
         if s is not None:
             if state.source_is_wanted():
+                if s.shipped and state.model is not None and not state.pinned and \
+                        state.weights == AUTO and s.name != state.model_name():
+                    return source_html(s) + " " + muted(f"— sidebar: {name} (untrained here)")
                 return source_html(s)
             return source_html(s) + f" <span style='color:{ERROR}'>(not the model chosen: " \
                                     f"{name})</span>"

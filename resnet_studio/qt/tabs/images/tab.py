@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QSplitter, QTabWidget, Q
 from resnet_studio.app.classify import write_predictions_csv
 from resnet_studio.app.images import SourceInfo
 from resnet_studio.app.images_state import ImageEntry, ImagesState
+from resnet_studio.app.samples import sample_paths
 from resnet_studio.core.images import IMAGE_EXTENSIONS
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.qt.kit.job import wait_for_background_work
@@ -52,11 +53,15 @@ class ImagesTab(TabWidget):
         self.state = ImagesState()
         self.work = ImagesWork(self.state, self.context.models, self)
         self._pending_layer: str | None = None
-        self._busy = self._window_watched = False
+        self._busy = self._window_watched = self._samples_shown = False
+        self._asked: set[str] = set()  # files and folders asked for since the last Clear
         self._build()
         self._connect()
         self.setAcceptDrops(True)
         self._refresh()
+        # images opened in the Attributions tab are here too, and ours there
+        self.context.images.subscribe(self._shared_images_added)
+        self._shared_images_added(self.context.images.paths())
 
     def _build(self) -> None:
         self.source_bar = SourceBar()
@@ -132,8 +137,19 @@ class ImagesTab(TabWidget):
         self.set_model(summary.spec)
 
     def set_weights(self, weights: str | Path) -> None:
-        """"imagenet", "random", or a checkpoint / state_dict file for the current model."""
+        """"auto" (ImageNet weights if they are on this machine, else the shipped trained
+        ResNet-20), "imagenet", "shipped", "random", or a checkpoint / state_dict file for the
+        current model."""
         self.state.choose_weights(str(weights))
+        self.source_bar.hide_banner()
+        self.work.ensure_source(force=True)
+        self._refresh()
+
+    def use_checkpoint(self, path: str | Path, twin: str | Path | None = None) -> None:
+        """This app's checkpoint (`.safetensors` beside its `.json`, a run's checkpoint) as the
+        model, whatever the sidebar shows, until other weights or another model are chosen.
+        `twin` is not used: the tab shows one model."""
+        self.state.choose_checkpoint(str(path))
         self.source_bar.hide_banner()
         self.work.ensure_source(force=True)
         self._refresh()
@@ -145,6 +161,7 @@ class ImagesTab(TabWidget):
         """Files and folders (searched recursively): loaded in the background, then classified."""
         paths = [str(p) for p in paths if str(p)]
         if paths:
+            self._asked.update(str(Path(p).expanduser().resolve()) for p in paths)
             self.work.add_paths(paths)
 
     def add_pil_image(self, image, name: str | None = None) -> None:
@@ -161,6 +178,7 @@ class ImagesTab(TabWidget):
         self.work.cancel()
 
     def clear(self) -> None:
+        self._asked.clear()
         self.work.clear()
         self.strip.clear_images()
         self.skipped.clear()
@@ -283,6 +301,18 @@ class ImagesTab(TabWidget):
             view.set_source(info)
         self._apply_pending_layer()
         self.sourceReady.emit(info)
+        samples = [str(p) for p in sample_paths()]
+        if info.shipped and not self._samples_shown and self._asked <= set(samples):
+            # something true to look at on first launch: the data the shipped net learnt (the
+            # Attributions tab may have shown one of them already)
+            self._samples_shown = True
+            self.add_paths([p for p in samples if p not in self._asked])
+
+    def _shared_images_added(self, paths: list[str]) -> None:
+        known = self._asked | {str(Path(e.record.image.path).resolve())
+                               for e in self.state.entries if e.record.image.path is not None}
+        if new := [p for p in paths if p not in known]:
+            self.add_paths(new)
 
     def _source_failed(self, error: str) -> None:
         self.source_bar.show_problem(self.state.problem, self.state.model_name(),
@@ -292,6 +322,8 @@ class ImagesTab(TabWidget):
         self.sourceFailed.emit(error)
 
     def _images_loaded(self, new: list[ImageEntry], failures: list) -> None:
+        self.context.images.add(e.record.image.path for e in new
+                                if not e.record.pasted and e.record.image.path is not None)
         for e in new:
             self.strip.add_image(e.uid, e.name, e.record.thumbnail)
         self._show_entries(new)
