@@ -49,10 +49,12 @@ def run(qtbot, tab):
 def test_grid_twin_delta_display_and_export(qtbot, tab, tmp_path):
     tab.set_methods(["integrated_gradients", "layer_gradcam"])
     tab.set_compare("plain")
-    busy = []
+    busy, greyed = [], []
     tab.busyChanged.connect(busy.append)
+    tab.busyChanged.connect(lambda _b: greyed.append(tab.stale.is_shown()))
     assert run(qtbot, tab) == "done"
     assert busy == [True, False]
+    assert greyed == [True, False]  # the maps say they are being computed, then not
     cells = tab.cells()
     assert set(cells) == {("model", "integrated_gradients"), ("model", "layer_gradcam"),
                           ("plain twin", "integrated_gradients"), ("plain twin", "layer_gradcam")}

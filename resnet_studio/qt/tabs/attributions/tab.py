@@ -48,6 +48,7 @@ from resnet_studio.app.attribution_state import MAPS, SANITY, AttributionsState
 from resnet_studio.app.samples import sample_paths
 from resnet_studio.core.common.progress import Cancelled
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
+from resnet_studio.qt.kit.stale import Stale
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.attributions.display import DisplayControls
 from resnet_studio.qt.tabs.attributions.form import AttributionForm
@@ -112,6 +113,8 @@ class AttributionsTab(TabWidget):
         outer = QHBoxLayout(self)
         outer.addLayout(column, 0)
         outer.addWidget(self.pages, 1)
+        self.stale = Stale(self.pages, "computing… (maps fill in as they are done)")
+        self.stale.follow(self.job)
 
         self.inputs.imagePicked.connect(self.set_image)
         self.inputs.weightsPicked.connect(self.set_weights)

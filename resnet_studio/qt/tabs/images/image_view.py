@@ -22,6 +22,7 @@ from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.core.images import LoadedImage
 from resnet_studio.qt.kit.job import LatestJob
 from resnet_studio.qt.kit.palette import BACKGROUND, ERROR, MUTED
+from resnet_studio.qt.kit.stale import Stale
 
 
 def muted(text: str) -> str:
@@ -111,6 +112,9 @@ class ModelImageView(QWidget):
         self.job.succeeded.connect(self._show)
         self.job.failed.connect(self._failed)
         self.job.runningChanged.connect(self.busyChanged)
+        # greyed while a newer request is computed (not for one that takes a blink)
+        self.stale = Stale(self, delay_ms=300)
+        self.stale.follow(self.job)
         self.info = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
