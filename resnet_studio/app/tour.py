@@ -84,6 +84,13 @@ def step(key: str) -> TourStep:
     raise KeyError(f"no tour step '{key}'; the steps are {', '.join(s.key for s in STEPS)}")
 
 
+def _factor(x: float) -> str:
+    """3.31 -> "3.3×", 3276.4 -> "3,276×": as the Gradients tab's cards write them."""
+    from resnet_studio.core.analysis.gradients import format_factor
+
+    return f"{format_factor(x)}×"
+
+
 # -- the checks ------------------------------------------------------------------------------------
 def check_gradients(report: Any, expected_model: str = "resnet56") -> TourCheck:
     """`report`: the Gradients tab's GradientReport at initialisation (None: not measured)."""
@@ -95,8 +102,8 @@ def check_gradients(report: Any, expected_model: str = "resnet56") -> TourCheck:
         return TourCheck(False, f"The tab shows {net.model}, not {expected_model} with its "
                                 "plain twin: press Set up again.")
     ok = plain.first_to_last > net.first_to_last
-    text = (f"Measured: the first layer's weight gradient is {plain.first_to_last:.3g}× the "
-            f"last one's in {plain.label}, {net.first_to_last:.3g}× in {net.label} "
+    text = (f"Measured: the first layer's weight gradient is {_factor(plain.first_to_last)} "
+            f"the last one's in {plain.label}, {_factor(net.first_to_last)} in {net.label} "
             f"({plain.status} vs {net.status}).")
     if not ok:
         text += " On this batch the plain stack is not the more uneven one: try another seed."
@@ -133,8 +140,8 @@ def check_block(ratio: float | None, block: str, images: int) -> TourCheck:
         return TourCheck(False, "No image loaded: open one (Open images…) or drop one on the "
                                 "window.", waiting=True)
     if ratio is None or not math.isfinite(ratio):
-        return TourCheck(False, "The block view has not been computed yet: select an image in "
-                                "the strip.", waiting=True)
+        return TourCheck(False, "The block view shows nothing yet: select an image in the strip "
+                                "(or see the tab's message).", waiting=True)
     ok = ratio < 1.0
     verdict = ("F(x) is smaller than x: the block refines its input." if ok else
                "F(x) is as large as x here: try a later block, or trained weights.")

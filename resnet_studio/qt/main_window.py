@@ -366,9 +366,8 @@ class MainWindow(QMainWindow):
         if not self.restoreGeometry(saved("window/geometry", b"")):
             self.resize(self._first_size())
         if not self.restoreState(saved("window/state", b"")):
-            # a narrower sidebar on a small screen leaves the tab's form its full width
-            self.resizeDocks([self.findChild(QDockWidget, "modelDock")],
-                             [300 if self.width() < 1500 else 340], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.findChild(QDockWidget, "modelDock")], [330],
+                             Qt.Orientation.Horizontal)
         for key, splitter in (("window/archSplitter", self.architecture.splitter),
                               ("window/sidebarSplitter", self.sidebar.splitter)):
             if saved(key):

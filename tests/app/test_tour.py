@@ -22,11 +22,11 @@ def test_five_steps_in_the_papers_order():
 
 def test_gradient_check_quotes_the_measured_ratios():
     report = NS(net=_net("resnet56", 3.31, "healthy"),
-                plain=_net("plain_resnet56", 41.7, "growing", plain=True))
+                plain=_net("plain_resnet56", 3276.4, "exploding", plain=True))
     check = tour.check_gradients(report)
     assert check.ok
-    assert check.text == ("Measured: the first layer's weight gradient is 41.7× the last one's in "
-                          "plain_resnet56, 3.31× in resnet56 (growing vs healthy).")
+    assert check.text == ("Measured: the first layer's weight gradient is 3,276× the last one's "
+                          "in plain_resnet56, 3.3× in resnet56 (exploding vs healthy).")
     report.plain = _net("plain_resnet56", 2.0, "healthy", plain=True)
     assert not tour.check_gradients(report).ok
     assert tour.check_gradients(None).waiting

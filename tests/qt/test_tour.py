@@ -4,6 +4,7 @@ import pytest
 
 from resnet_studio.app import tour
 from resnet_studio.app.trained_nets import shipped_info
+from resnet_studio.core.analysis.gradients import format_factor
 from resnet_studio.qt.kit.job import wait_for_background_work
 from resnet_studio.qt.main_window import MainWindow
 from resnet_studio.qt.tabs.attributions import AttributionsTab
@@ -50,7 +51,7 @@ def test_each_step_sets_the_app_up_and_checks_what_it_shows(window, qtbot):
                     and grads.state.report.net.model == "resnet56", timeout=60_000)
     check = panel.check()
     plain = grads.state.report.plain
-    assert f"{plain.first_to_last:.3g}× the last one's in {plain.label}" in check.text
+    assert f"{format_factor(plain.first_to_last)}× the last one's in {plain.label}" in check.text
     # 2: the Depth Lab's quick preset; nothing to check before it has run
     panel.next_button.click()
     lab = window.depth_lab

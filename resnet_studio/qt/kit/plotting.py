@@ -99,6 +99,12 @@ def _style_axes(plot: pg.PlotItem) -> None:
         axis.setTextPen(palette.TEXT)
 
 
+def set_title(plot: pg.PlotItem, text: str | None) -> None:
+    """A plot's title in the house style and the theme's colour (kept when it changes)."""
+    plot.studio_title = text
+    _style_title(plot)
+
+
 def _style_title(plot: pg.PlotItem) -> None:
     if plot.studio_title:
         plot.setTitle(f"<span style='color:{palette.TITLE};font-size:11pt;font-weight:600'>"

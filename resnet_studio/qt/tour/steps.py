@@ -35,7 +35,8 @@ def _open_checkpoint(tab, net: str, twin: str | None) -> str:
     if hasattr(tab, "use_checkpoint"):
         tab.use_checkpoint(_shipped(net), _shipped(twin) if twin else None)
         return ""
-    if hasattr(tab, "load_weights_file"):
+    if hasattr(tab, "load_weights_file"):  # the Images tab before `use_checkpoint`
+        tab.set_model(_shipped_spec(net))
         tab.load_weights_file(_shipped(net))
         return ""
     return f"This build cannot open the shipped {net} here: choose it in the tab."
@@ -77,7 +78,7 @@ def setup_block(window, image: Path | None) -> str:
     if image is not None and tab.image_count() == 0:
         tab.add_paths([image])
     tab.views.setCurrentWidget(tab.residual)
-    tab.residual.select_block(BLOCK)
+    tab.select_layer(BLOCK)  # chosen once the model's blocks are known
     return note
 
 

@@ -55,7 +55,7 @@ class DepthLabTab(TabWidget):
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.view)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([340, 960])
+        self.splitter.setSizes([380, 920])  # the preset's title whole
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
