@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
 
         if getattr(self, "tour", None) is None:
             self.tour = TourPanel(self)
+            corner = self.geometry().topRight()  # over the tab's right edge, clear of the sidebar
+            self.tour.move(corner.x() - self.tour.width() - 24, corner.y() + 80)
         self.tour.show()
         self.tour.raise_()
 

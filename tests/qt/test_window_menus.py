@@ -1,6 +1,7 @@
 """The window's Run menu, its colours (light, dark, the system's), the forms' layout at
 1280x720 and the screenshot plan."""
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
@@ -65,8 +66,9 @@ def test_palette_follows_a_forced_system_scheme_unless_the_user_chose(window, qt
     app = QApplication.instance()
     theme = Theme.of(app, window.settings)
     window.show_tab("train")  # a tab with figures: they follow too
-    plots = window.train.plots.findChildren(__import__("pyqtgraph").GraphicsLayoutWidget) \
-        or [window.train.plots]
+    plots = [w for w in window.train.findChildren(QWidget)
+             if isinstance(w, pg.GraphicsLayoutWidget)]
+    assert plots
     try:
         theme.system_is_dark = lambda: True
         app.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Dark)
