@@ -49,8 +49,8 @@ screenshot: $(STAMP)
 # xvfb-run where there is no display). Offline: the shipped trained nets and sample images.
 XVFB := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,xvfb-run -a -s "-screen 0 1920x1080x24")
 screenshots: $(STAMP)
-	$(XVFB) $(BIN)/resnet-studio gui --model resnet56 --tab all --size 1280x720,1920x1080 \
-		--screenshot 'assets/tabs/{tab}-{size}.png'
+	$(XVFB) $(BIN)/resnet-studio gui --model resnet56 --theme light --tab all \
+		--size 1280x720,1920x1080 --screenshot 'assets/tabs/{tab}-{size}.png'
 
 # A wheel and an sdist in dist/, built offline with the venv's setuptools (the dev extra's).
 dist: $(STAMP)
