@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench bench-gpu lint screenshot dist clean
+.PHONY: run test bench bench-gpu lint screenshot screenshots dist clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "ResNet Studio needs Python >= 3.10 (set PYTHON=python3.x)")'
@@ -44,6 +44,13 @@ screenshot: $(STAMP)
 	$(BIN)/resnet-studio gui --model resnet56 --screenshot assets/screenshot.png
 	$(BIN)/resnet-studio gui --model resnet34 --compare plain-34 --screenshot assets/compare.png \
 		--size 1600x1060
+
+# Every tab at 1280x720 and 1920x1080 in assets/tabs/ (one window, one tab after another; under
+# xvfb-run where there is no display). Offline: the shipped trained nets and sample images.
+XVFB := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,xvfb-run -a -s "-screen 0 1920x1080x24")
+screenshots: $(STAMP)
+	$(XVFB) $(BIN)/resnet-studio gui --model resnet56 --theme light --tab all \
+		--size 1280x720,1920x1080 --screenshot 'assets/tabs/{tab}-{size}.png'
 
 # A wheel and an sdist in dist/, built offline with the venv's setuptools (the dev extra's).
 dist: $(STAMP)

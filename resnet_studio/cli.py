@@ -38,12 +38,18 @@ def _command_module(name: str):
 def _add_gui_parser(sub) -> None:
     p = sub.add_parser("gui", help="open the window (the default)")
     p.add_argument("--model", help="preset to show first (default: the last one used)")
-    p.add_argument("--tab", help="tab to open first, e.g. architecture")
+    p.add_argument("--tab", help="tab to open first, e.g. architecture (with --screenshot: "
+                                 "'all' shoots every tab)")
     p.add_argument("--compare", metavar="MODEL",
                    help="open the model beside MODEL (a preset, a spec file, or plain)")
     p.add_argument("--screenshot", metavar="PNG",
-                   help="render the window once the model is loaded, save it, and exit")
-    p.add_argument("--size", default="1400x860", help="window size for --screenshot (WxH)")
+                   help="render the window once the model is loaded, save it, and exit "
+                        "({tab} and {size} in the name: one file per tab and size)")
+    p.add_argument("--theme", choices=("system", "light", "dark"),
+                   help="colours (remembered; default: as chosen in View > Colours, else the "
+                        "system's)")
+    p.add_argument("--size", default="1400x860",
+                   help="window size for --screenshot (WxH; several: 1280x720,1920x1080)")
 
 
 def _run_gui(args) -> int:

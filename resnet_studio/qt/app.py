@@ -93,48 +93,52 @@ def _install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
-def _parse_size(text: str) -> tuple[int, int]:
-    w, h = (int(v) for v in text.lower().split("x"))
-    return w, h
+def _apply_theme(app: QApplication, remember: bool, choice: str | None) -> None:
+    """Light or dark before any widget is built (`--theme` chooses, and is remembered)."""
+    from resnet_studio.qt.kit.settings import Settings
+    from resnet_studio.qt.kit.theme import Theme
+
+    theme = Theme.of(app, Settings(remember))
+    if choice:
+        theme.set_choice(choice)
 
 
 def run_app(args) -> int:
     app = make_app()
+    screenshot = getattr(args, "screenshot", None)
+    _apply_theme(app, remember=not screenshot, choice=getattr(args, "theme", None))
     from resnet_studio.qt.main_window import MainWindow
 
     app._gui_gc.freeze_at_start = True
-    screenshot = getattr(args, "screenshot", None)
     compare = getattr(args, "compare", None)
+    tab = getattr(args, "tab", None)
+    every_tab = screenshot and (tab or "").lower() == "all"
+    if screenshot:
+        from resnet_studio.qt.screenshots import parse_sizes, plan_shots
+        from resnet_studio.qt.tab_pages import TABS
+
+        try:
+            shots = plan_shots(screenshot, [e.key for e in TABS] if every_tab else None,
+                               parse_sizes(args.size))
+        except ValueError as e:
+            print(f"resnet-studio gui: error: {e}", file=sys.stderr)
+            return 2
     window = MainWindow(initial_model=getattr(args, "model", None),
-                        initial_tab=getattr(args, "tab", None) or ("Architecture" if compare
+                        initial_tab=None if every_tab else tab or ("Architecture" if compare
                                                                    else None),
                         remember=not screenshot)
     if compare:
         window.architecture.compare_with(compare)
     if screenshot:
-        window.resize(*_parse_size(args.size))
+        from resnet_studio.qt.screenshots import ScreenshotRunner
 
-        waiting = {"summary", "counts", "runtime"}
-
-        def grab():
-            ok = window.grab().save(screenshot)
-            print(f"saved {screenshot}" if ok else f"could not write {screenshot}")
-            app.exit(0 if ok else 1)
-
-        def ready(what):
-            waiting.discard(what)
-            if not waiting:
-                QTimer.singleShot(400, grab)  # let the graph lay out and paint once
-
-        window.summaryShown.connect(lambda _s: ready("summary"))
-        window.presetCountsShown.connect(lambda: ready("counts"))
-        window.runtimeReady.connect(lambda _info: ready("runtime"))
+        window.resize(*shots[0].size)
+        runner = ScreenshotRunner(window, shots)
         if compare:
-            waiting.add("compare")
+            runner.wait_for("compare")
             view = window.architecture.compare_view
-            view.comparisonShown.connect(lambda _c: ready("compare"))
-            view.comparisonFailed.connect(lambda _m: ready("compare"))
-        QTimer.singleShot(120_000, lambda: app.exit(3))  # never hang a script
+            view.comparisonShown.connect(lambda _c: runner.ready("compare"))
+            view.comparisonFailed.connect(lambda _m: runner.ready("compare"))
     else:
         _install_excepthook(window)
     # PyTorch loads once the window is on screen: its import holds the interpreter for seconds.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -23,6 +24,8 @@ from resnet_studio.qt.kit.garbage import freeze_long_lived_objects
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
 from resnet_studio.qt.kit.settings import Settings
 from resnet_studio.qt.kit.tab import Tab, TabContext
+from resnet_studio.qt.kit.theme import Theme, add_colours_menu
+from resnet_studio.qt.run_menu import RunMenu
 from resnet_studio.qt.sidebar.model_sidebar import ModelSidebar
 from resnet_studio.qt.tab_pages import TabPages
 
@@ -62,6 +65,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.runtime = None
         self.settings = Settings(remember)
+        self.theme = Theme.of(QApplication.instance(), self.settings)
+        self.theme.use_settings(self.settings)
         self.context = TabContext(settings=self.settings)
 
         self.sidebar = ModelSidebar()
@@ -157,10 +162,25 @@ class MainWindow(QMainWindow):
         self._action(view, "&Expand All Stages", lambda: arch.set_all_stages(False))
         view.addSeparator()
         view.addAction(self.findChild(QDockWidget, "modelDock").toggleViewAction())
+        self.colour_actions = add_colours_menu(view, self.theme)
+        self.run_menu = RunMenu(self, self.menuBar().addMenu("&Run"))
 
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Tour of the 2015 Paper…", self.show_tour)
+        help_menu.addSeparator()
         self._action(help_menu, "&About ResNet Studio", self._about)
         self._refresh_recent_menu()
+
+    def show_tour(self) -> None:
+        """Help > Tour: a small panel beside the window that sets the app up step by step."""
+        from resnet_studio.qt.tour import TourPanel
+
+        if getattr(self, "tour", None) is None:
+            self.tour = TourPanel(self)
+            corner = self.geometry().topRight()  # over the tab's right edge, clear of the sidebar
+            self.tour.move(corner.x() - self.tour.width() - 24, corner.y() + 80)
+        self.tour.show()
+        self.tour.raise_()
 
     def _action(self, menu, text, slot, shortcut=None) -> QAction:
         action = menu.addAction(text)
@@ -351,7 +371,7 @@ class MainWindow(QMainWindow):
         saved = self.settings.value
 
         if not self.restoreGeometry(saved("window/geometry", b"")):
-            self.resize(1400, 860)
+            self.resize(self._first_size())
         if not self.restoreState(saved("window/state", b"")):
             self.resizeDocks([self.findChild(QDockWidget, "modelDock")], [330],
                              Qt.Orientation.Horizontal)
@@ -375,6 +395,13 @@ class MainWindow(QMainWindow):
         if not shown:
             self.sidebar.select_model("resnet56")
         self.tabs.select_title(str(initial_tab or saved("window/tab", "")))
+
+    def _first_size(self) -> QSize:
+        """1400x860, or nine tenths of a smaller screen (a 1280x720 laptop)."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is None:
+            return QSize(1400, 860)
+        return QSize(min(1400, int(screen.width() * 0.9)), min(860, int(screen.height() * 0.9)))
 
     def save_settings(self) -> None:
         s = self.settings

@@ -1,4 +1,5 @@
-"""pyqtgraph set-up shared by every figure: a white layout, styled plots, and export.
+"""pyqtgraph set-up shared by every figure: a layout on the theme's background, styled plots,
+and export; `restyle_plots` repaints the figures already made when the theme changes.
 
 Curves are created once and updated with `setData` (pyqtgraph's scrollingPlots example);
 `styled_plot` turns on peak downsampling and clip-to-view so a 64k-step run stays smooth.
@@ -11,13 +12,10 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QApplication
 
 from resnet_studio.core.common.files import write_bytes_atomic
-from resnet_studio.qt.kit.palette import TEXT
-
-AXIS_PEN = "#90a4ae"
-GRID_MAJOR = "#e1e6ea"  # opaque on the white background: no blending when it is drawn
-GRID_MINOR = "#f0f2f4"
+from resnet_studio.qt.kit import palette  # read at each use: the theme may change
 
 
 class TickGrid(pg.GraphicsObject):
@@ -32,11 +30,16 @@ class TickGrid(pg.GraphicsObject):
         super().__init__()
         self.plot, self.x, self.y = plot, x, y
         self.setZValue(-1000)
-        self.pens = [QPen(QColor(c)) for c in (GRID_MAJOR, GRID_MINOR)]
-        for pen in self.pens:
-            pen.setCosmetic(True)
+        self.restyle()
         plot.vb.addItem(self, ignoreBounds=True)
         plot.vb.sigRangeChanged.connect(self._range_changed)
+
+    def restyle(self) -> None:
+        # grid colours are opaque on the background: no blending when they are drawn
+        self.pens = [QPen(QColor(c)) for c in (palette.GRID_MAJOR, palette.GRID_MINOR)]
+        for pen in self.pens:
+            pen.setCosmetic(True)
+        self.update()
 
     def _range_changed(self, *_args) -> None:
         self.prepareGeometryChange()
@@ -64,10 +67,10 @@ class TickGrid(pg.GraphicsObject):
 
 
 def layout_widget(spacing: int = 6) -> pg.GraphicsLayoutWidget:
-    """A white GraphicsLayoutWidget, antialiased."""
+    """A GraphicsLayoutWidget on the theme's background, antialiased."""
     pg.setConfigOptions(antialias=True)
     view = pg.GraphicsLayoutWidget()
-    view.setBackground("w")
+    view.setBackground(palette.PLOT_BACKGROUND)
     view.ci.setSpacing(spacing)
     return view
 
@@ -76,20 +79,56 @@ def style_plot(plot: pg.PlotItem, left: str | None = None, bottom: str | None = 
                title: str | None = None, live: bool = False) -> pg.PlotItem:
     """Grid, muted axes, labels; `live` curves get peak downsampling and clip-to-view."""
     plot.grid = TickGrid(plot)
-    for side in ("left", "bottom"):
-        axis = plot.getAxis(side)
-        axis.setPen(AXIS_PEN)  # (this resets the label colour: labels after it)
-        axis.setTextPen(TEXT)
+    plot.studio_title = title
+    _style_axes(plot)
     if left:
-        plot.setLabel("left", left, color=TEXT)
+        plot.setLabel("left", left, color=palette.TEXT)
     if bottom:
-        plot.setLabel("bottom", bottom, color=TEXT)
-    if title:
-        plot.setTitle(f"<span style='color:#263238;font-size:11pt;font-weight:600'>{title}</span>")
+        plot.setLabel("bottom", bottom, color=palette.TEXT)
+    _style_title(plot)
     if live:
         plot.setDownsampling(mode="peak")
         plot.setClipToView(True)
     return plot
+
+
+def _style_axes(plot: pg.PlotItem) -> None:
+    for side in ("left", "bottom"):
+        axis = plot.getAxis(side)
+        axis.setPen(palette.AXIS)  # (this resets the label colour: labels after it)
+        axis.setTextPen(palette.TEXT)
+
+
+def set_title(plot: pg.PlotItem, text: str | None) -> None:
+    """A plot's title in the house style and the theme's colour (kept when it changes)."""
+    plot.studio_title = text
+    _style_title(plot)
+
+
+def _style_title(plot: pg.PlotItem) -> None:
+    if plot.studio_title:
+        plot.setTitle(f"<span style='color:{palette.TITLE};font-size:11pt;font-weight:600'>"
+                      f"{plot.studio_title}</span>")
+
+
+def restyle_plots() -> int:
+    """Give every figure on screen the theme's background, axes, labels, titles and grid
+    (the plots' own curves keep their colours); returns how many views were restyled."""
+    views = [w for w in QApplication.allWidgets()
+             if isinstance(w, (pg.GraphicsLayoutWidget, pg.PlotWidget))]
+    for view in views:
+        view.setBackground(palette.PLOT_BACKGROUND)
+        for item in view.scene().items():
+            if isinstance(item, TickGrid):
+                item.restyle()
+            elif isinstance(item, pg.PlotItem) and hasattr(item, "studio_title"):
+                _style_axes(item)
+                for side in ("left", "bottom"):
+                    axis = item.getAxis(side)
+                    if axis.labelText:
+                        axis.setLabel(axis.labelText, units=axis.labelUnits, color=palette.TEXT)
+                _style_title(item)
+    return len(views)
 
 
 def with_alpha(colour: str | QColor, alpha: int) -> QColor:

@@ -64,6 +64,10 @@ class ExperimentForm(QWidget):
             self.preset_combo.addItem(p.title, key)
         self.preset_combo.addItem("Custom", None)
         self.preset_combo.setToolTip("Start from a preset; change anything below")
+        # as wide as the column, not the longest title (the popup shows them whole)
+        self.preset_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(12)
         self.preset_note = QLabel(wordWrap=True, objectName="presetNote")
         self.preset_note.setStyleSheet(muted_style())
 

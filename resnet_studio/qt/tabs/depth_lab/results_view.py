@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidg
 
 from resnet_studio.core.common.formatting import duration
 from resnet_studio.core.experiments import ExperimentResults
-from resnet_studio.qt.kit.palette import ERROR, MUTED, OK
+from resnet_studio.qt.kit.palette import CARD, ERROR, MUTED, OK
 
 INTRO = ("<b>The degradation problem</b> (He et al. 2015): a deeper <i>plain</i> net reaches a "
          "<i>higher training error</i> than a shallower one; with shortcuts it does not. Press "
@@ -80,8 +80,8 @@ class DegradationReadout(QLabel):
         super().__init__(INTRO, parent, textFormat=Qt.TextFormat.RichText, wordWrap=True,
                          objectName="degradationReadout")
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setStyleSheet("QLabel { background: #f5f5f5; border: 1px solid #e0e0e0; "
-                           "border-radius: 4px; padding: 6px; }")
+        self.setStyleSheet(f"QLabel {{ background: {CARD}; border: 1px solid palette(mid); "
+                           "border-radius: 4px; padding: 6px; }")  # light or dark
         self.setMinimumHeight(self.fontMetrics().lineSpacing() * 3 + 16)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 

@@ -11,12 +11,13 @@ run). What is shown lives in an `ExperimentState` (Qt-free); the runs train on a
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGroupBox, QMessageBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from resnet_studio.app.errors import describe_error
 from resnet_studio.app.experiment_state import ExperimentState
 from resnet_studio.app.experiments import GridRequest
 from resnet_studio.core.experiments import Experiment
+from resnet_studio.qt.kit.scrolling import VerticalScrollArea
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.depth_lab.experiment_list import ExperimentList
 from resnet_studio.qt.tabs.depth_lab.form import ExperimentForm
@@ -39,9 +40,7 @@ class DepthLabTab(TabWidget):
         self.stored = ExperimentList()
         self.view = ResultsPanel(self.state)
 
-        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.form)
+        scroll = VerticalScrollArea(self.form)  # never narrower than the form
         grid_box = QGroupBox("Experiment")
         gl = QVBoxLayout(grid_box)
         gl.addWidget(scroll, 1)
@@ -56,7 +55,7 @@ class DepthLabTab(TabWidget):
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.view)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([340, 960])
+        self.splitter.setSizes([380, 920])  # the preset's title whole
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from resnet_studio.qt.kit import plotting
+
 
 def positive(values) -> np.ndarray:
     """For a log axis: non-positive and non-finite values become NaN (gaps, not crashes)."""
@@ -94,4 +96,4 @@ def fit_log_range(plot: pg.PlotItem, *arrays, min_decades: float = 0.6,
 
 def set_title(plot: pg.PlotItem, text: str) -> None:
     """A plot's title in the house style (as `style_plot(title=...)` sets it)."""
-    plot.setTitle(f"<span style='color:#263238;font-size:11pt;font-weight:600'>{text}</span>")
+    plotting.set_title(plot, text)  # the theme's colour

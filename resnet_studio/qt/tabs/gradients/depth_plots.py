@@ -25,7 +25,7 @@ class DepthPlots(QWidget):
     PANELS = (
         ("weight", "Weight-gradient norm per conv", "|∂L/∂W|  (log scale)", "depth (conv index)"),
         ("input", "Gradient at each block input", "|∂L/∂x|  (log scale)", "depth (block's first conv)"),
-        ("response", "Response std per block (He et al. Fig. 7)", "std of branch output (log scale)",
+        ("response", "Block response std (Fig. 7)", "std of branch output (log scale)",
          "depth (block's first conv)"),
     )
 
@@ -80,6 +80,7 @@ class DepthPlots(QWidget):
             parts.append(f"<span style='color:{RATIO};font-weight:700'>■━ plain ÷ residual"
                          "</span>")
         text = "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts)
+        note = note.replace(" · ", "<br>", 1)  # two lines: the label never wraps (1280 px)
         return text + (f"<br><span style='color:#607d8b;font-size:9pt'>{note}</span>"
                        if note else "")
 

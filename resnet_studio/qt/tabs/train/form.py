@@ -36,6 +36,13 @@ def _dspin(lo: float, hi: float, decimals: int, step: float) -> QDoubleSpinBox:
     return QDoubleSpinBox(minimum=lo, maximum=hi, decimals=decimals, singleStep=step)
 
 
+def _compact(box: QComboBox, chars: int = 10) -> QComboBox:
+    """A combo whose width follows its column, not its longest item (the popup shows all)."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(chars)
+    return box
+
+
 def _auto_on_off(tip: str) -> QComboBox:
     """A setting the app may choose (None), or the user forces on or off."""
     box = QComboBox(toolTip=tip)
@@ -116,8 +123,11 @@ class TrainForm(QWidget):
         self.error.setStyleSheet(message_style(error=True))
         self.error.hide()
 
+        for box in (self.preset, self.dataset):
+            _compact(box)
         form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
+        form.setContentsMargins(0, 0, 4, 0)  # clear of the scroll bar
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for label, widget in [
                 ("Preset", self.preset), ("Dataset", data_box), ("Steps", self.steps),
                 ("Batch size", self.batch_size), ("Optimiser", self.optimizer),

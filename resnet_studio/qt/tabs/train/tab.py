@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from resnet_studio.app.runs import RunHistory
 from resnet_studio.app.training import TrainRequest, TrainState
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.qt.kit.palette import message_style
+from resnet_studio.qt.kit.scrolling import VerticalScrollArea
 from resnet_studio.qt.kit.tab import TabContext, TabWidget
 from resnet_studio.qt.tabs.train.compare_runs import RunComparisonDialog
 from resnet_studio.qt.tabs.train.form import TrainForm
@@ -90,9 +90,7 @@ class TrainTab(TabWidget):
         settings = QGroupBox("Training")
         box = QVBoxLayout(settings)
         box.addWidget(self.model_label)
-        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.form)
+        scroll = VerticalScrollArea(self.form)  # never narrower than the form
         box.addWidget(scroll, 1)
         box.addLayout(buttons)
         for w in (self.progress, self.detail, self.message):
