@@ -111,6 +111,7 @@ class TrainTab(TabWidget):
         self.runs.overlayToggled.connect(self._overlay)
         self.runs.resumeRequested.connect(self.resume_run)
         self.runs.statusMessage.connect(self.statusMessage)
+        self.runs.useRequested.connect(self.useRequested)
         self.form.valueChanged.connect(lambda _c: self._update_buttons())
         self._restore_form()
         self._render()
