@@ -93,7 +93,7 @@ def test_the_defaults_of_each_task():
 
 
 def test_training_until_well_above_chance_says_how_long_first(monkeypatch):
-    monkeypatch.setitem(TASKS, "templates", replace(TASKS["templates"], steps=20, max_steps=100))
+    monkeypatch.setitem(TASKS, "templates", replace(TASKS["templates"], steps=20, max_steps=200))
     request = LesionRequest(spec=SMALL, steps=None, compare_plain=True,
                             **{**QUICK, "train": 512})
     seen = []
@@ -101,14 +101,14 @@ def test_training_until_well_above_chance_says_how_long_first(monkeypatch):
     res, plain = result.reports
     steps = int(res.source.split("trained here for ")[1].split()[0])
     # rounds of 20 steps, stopped once the held-out accuracy is 40% (chance 10% + 30 points)
-    assert steps % 20 == 0 and (steps == 100 or res.intact_accuracy >= 0.4)
-    assert steps < 100  # here: 60 steps, 40.6%
+    assert steps % 20 == 0 and (steps == 200 or res.intact_accuracy >= 0.4)
+    assert steps < 200  # here: 60 steps, 40.6%
     assert f"trained here for {steps} steps (SGD momentum 0.9, batch 64, lr 0.1 cosine " \
            "restarted every 20 steps, seed 2)" in res.source
     assert f"trained here for {steps} steps" in plain.source  # the twin: the same batches
     assert seen[1].startswith("training small: step 10 until it is well above chance (40% on "
-                              "held-out images), at most 100, loss ")
+                              "held-out images), at most 200, loss ")
     assert "; at most " in seen[1] and seen[1].endswith(" left")
     assert "Trains small and its plain twin on templates until small is well above chance " \
-           "(40% on held-out images): rounds of 20 steps, at most 100 steps each" \
+           "(40% on held-out images): rounds of 20 steps, at most 200 steps each" \
            in training_plan(request)
