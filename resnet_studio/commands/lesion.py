@@ -1,13 +1,17 @@
 """`resnet-studio lesion MODEL`: delete one block at a time at test time (Veit et al. 2016).
 
-Either lesions the weights of a checkpoint (`--checkpoint`, evaluated on the held-out split of
-the dataset it was trained on), or briefly trains the model itself first (`--steps`, on `--data`)
-and says so. The built-in `synthetic` dataset is hard: a ResNet-20 needs a thousand steps or more
+Either lesions trained weights -- a stored run or a shipped net and its plain twin (`--run`;
+without a model: your newest trained pair, else the shipped ResNet-20 and plain-20), or a
+checkpoint (`--checkpoint`) -- evaluated on the held-out split of the data they were trained on,
+or trains the model itself first (on `--data`, for `--steps` or until well above chance) and
+says so. The built-in `synthetic` dataset is hard: a ResNet-20 needs a thousand steps or more
 to get well above chance, which takes minutes on a CPU; `--data templates` is an easy task that
 shows the effect after ~100 steps.
 """
 
 from __future__ import annotations
+
+import sys
 
 from resnet_studio.app.lesion import BATCH, LR, TASKS
 from resnet_studio.commands._common import progress_for_cli
@@ -20,13 +24,18 @@ HELP = "accuracy with each block deleted at test time (Veit et al. 2016)"
 DESCRIPTION = ("Accuracy of the intact model, then with each block whose input and output shapes "
                "match deleted in turn (a residual block keeps its identity path; a plain block "
                "is skipped). Without --checkpoint the model is first trained briefly on the "
-               "built-in synthetic dataset.")
+               "built-in synthetic dataset until it is well above chance.")
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("lesion", help=HELP, description=DESCRIPTION)
-    p.add_argument("model", nargs="?", help="a preset name or a spec .json file (not needed "
-                   "with --checkpoint)")
+    p.add_argument("model", nargs="?", help="a preset name or a spec .json file to train here "
+                   "(without it, --run or --checkpoint: your newest trained net and its trained "
+                   "plain twin, else the shipped ResNet-20 and plain-20)")
+    p.add_argument("--run", metavar="RUN",
+                   help="a stored run (id, unique prefix or 'last') or a shipped net "
+                        "('shipped:resnet56'): its checkpoint and its plain twin's (see "
+                        "`runs trained`)")
     p.add_argument("--checkpoint", action="append", metavar="CKPT",
                    help="a run folder or its checkpoint.json; give it twice to compare two runs")
     p.add_argument("--compare-plain", action="store_true",
@@ -36,8 +45,9 @@ def add_parser(sub) -> None:
                         "(hard; default) or templates (10 fixed random images in heavy noise: "
                         "easy, learnt in ~100 steps)")
     p.add_argument("--steps", type=int, default=None,
-                   help=f"training steps before the lesion study (default {SYN.steps} on "
-                        f"synthetic, {TPL.steps} on templates; 0: untrained)")
+                   help=f"training steps before the lesion study (default: until the model is "
+                        f"well above chance, in rounds of {SYN.steps} steps on synthetic, "
+                        f"{TPL.steps} on templates; 0: untrained)")
     p.add_argument("--batch", type=int, default=BATCH,
                    help=f"training batch size (default {BATCH})")
     p.add_argument("--lr", type=float, default=LR, help="peak learning rate (cosine decay)")
@@ -67,16 +77,34 @@ def request_from(args):
     if args.checkpoint:
         return LesionRequest(checkpoints=tuple(args.checkpoint), checkpoint_model=args.model,
                              **common)
-    if not args.model:
-        raise ValueError("name a model, or give --checkpoint")
-    return LesionRequest(spec=load_spec(args.model), **common)
+    if args.model and not args.run:
+        return LesionRequest(spec=load_spec(args.model), **common)
+    model = _trained(args.run)
+    print(f"lesioning {model.describe()}", file=sys.stderr)
+    paths = (model.checkpoint, model.twin) if model.twin else (model.checkpoint,)
+    return LesionRequest(checkpoints=tuple(str(p) for p in paths), **common)
+
+
+def _trained(ref: str | None):
+    """The trained net `ref` names, or by default the newest trained pair (else shipped)."""
+    from resnet_studio.app.trained_models import (
+        default_pair,
+        resolve_trained_model,
+        trained_models,
+    )
+
+    return resolve_trained_model(ref) if ref else default_pair(trained_models())
 
 
 def run(args) -> int:
     from resnet_studio.app.gradients import lesion_csv, lesion_json
-    from resnet_studio.app.lesion import run_lesion
+    from resnet_studio.app.lesion import run_lesion, training_plan
 
-    result = run_lesion(request_from(args), progress=progress_for_cli())
+    request = request_from(args)
+    plan = training_plan(request)
+    if plan:
+        print(plan, file=sys.stderr)
+    result = run_lesion(request, progress=progress_for_cli())
     reports = result.reports
     if args.json or args.csv:
         print(lesion_json(reports) if args.json else lesion_csv(reports).rstrip("\n"))

@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
                    help="write TensorBoard event files (every metric by step, the config as "
                         "hparams) into DIR/<run id>; needs pip install "
                         "'resnet-studio[tensorboard]'")
+    t = actions.add_parser("trained", help="the trained models on this machine (runs with a "
+                           "checkpoint, the shipped nets): each checkpoint and its plain twin's")
+    t.add_argument("--json", action="store_true", help="as JSON")
     s = actions.add_parser("show", help="one run with its spec, config and last metrics (JSON)")
     s.add_argument("run")
     f = actions.add_parser("fig7", help="He et al. Fig. 7 on the run's trained weights: each "
@@ -52,6 +55,8 @@ def run(args) -> int:
             elif args.csv:
                 history.export_csv(args.run, args.csv)
                 print(f"wrote {args.csv}", file=sys.stderr)
+        elif action == "trained":
+            _trained(args)
         elif action == "show":
             print(json.dumps(history.details(args.run), indent=1))
         elif action == "fig7":
@@ -67,6 +72,16 @@ def run(args) -> int:
             else:
                 sys.stdout.write(runs_table(rows))
     return 0
+
+
+def _trained(args) -> None:
+    from resnet_studio.app.trained_models import trained_models, trained_models_table
+
+    models = trained_models()
+    if args.json:
+        print(json.dumps([m.to_dict() for m in models], indent=1))
+    else:
+        sys.stdout.write(trained_models_table(models))
 
 
 def _export_tensorboard(history, ref: str, folder: str) -> None:

@@ -115,10 +115,36 @@ class MainWindow(QMainWindow):
     def _tab_built(self, key: str, tab: Tab) -> None:
         freeze_long_lived_objects()  # the tab and what it imported live as long as the window
         tab.statusMessage.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        tab.useRequested.connect(self.use_trained_model)
         if self.summary is not None:
             tab.model_changed(self.summary)
         if key == "images" and self._selected_block:
             tab.select_layer(self._selected_block)
+
+    def use_trained_model(self, ref: str, target: str) -> bool:
+        """"Use in…": open the trained model `ref` (a run id, "shipped:resnet20") and its plain
+        twin in `target` (a key of app.trained_models.USE_TARGETS) and show that tab; False,
+        with a line in the status bar, if it cannot be."""
+        from resnet_studio.app.errors import describe_error
+        from resnet_studio.app.trained_models import USE_TARGETS, resolve_trained_model
+
+        try:
+            model = resolve_trained_model(ref, self.context.store_path)
+        except (KeyError, ValueError, OSError) as e:
+            self.statusBar().showMessage(f"Cannot use {ref}: {describe_error(e)}", 8000)
+            return False
+        tab_key = {"lesion": "gradients", "training": "gradients"}.get(target, target)
+        if target in ("training", "landscape") and model.run_id is None:
+            self.statusBar().showMessage(f"{model.label} was not trained here: it has no "
+                                         "training record to show", 8000)
+            return False
+        tab = self.show_tab(tab_key)
+        if target in ("training", "landscape"):
+            tab.use_run(model.run_id, model.twin_run_id)
+        else:
+            tab.use_checkpoint(model.checkpoint, model.twin)
+        self.statusBar().showMessage(f"{USE_TARGETS[target]}: {model.describe()}", 8000)
+        return True
 
     def _block_clicked(self, node_id: str) -> None:
         self._selected_block = node_id

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from resnet_studio.app.gradients import lesion_csv, lesion_json
-from resnet_studio.app.lesion import TASKS, LesionRequest, run_lesion
+from resnet_studio.app.lesion import TASKS, LesionRequest, run_lesion, training_plan
 from resnet_studio.core.analysis.gradients import build_seeded, plain_twin_of
 from resnet_studio.core.analysis.lesion import lesion_study, template_task, train_briefly
 from resnet_studio.core.common.progress import Cancelled, Progress
@@ -90,3 +90,25 @@ def test_requests_that_cannot_run_are_refused_in_words():
 def test_the_defaults_of_each_task():
     assert (TASKS["templates"].steps, TASKS["synthetic"].steps) == (100, 1000)
     assert list(TASKS) == ["templates", "synthetic"]  # the tab's order: the easy task first
+
+
+def test_training_until_well_above_chance_says_how_long_first(monkeypatch):
+    monkeypatch.setitem(TASKS, "templates", replace(TASKS["templates"], steps=20, max_steps=200))
+    request = LesionRequest(spec=SMALL, steps=None, compare_plain=True,
+                            **{**QUICK, "train": 512})
+    seen = []
+    result = run_lesion(request, progress=lambda d, t, s: seen.append(s))
+    res, plain = result.reports
+    steps = int(res.source.split("trained here for ")[1].split()[0])
+    # rounds of 20 steps, stopped once the held-out accuracy is 40% (chance 10% + 30 points)
+    assert steps % 20 == 0 and (steps == 200 or res.intact_accuracy >= 0.4)
+    assert steps < 200  # here: 60 steps, 40.6%
+    assert f"trained here for {steps} steps (SGD momentum 0.9, batch 64, lr 0.1 cosine " \
+           "restarted every 20 steps, seed 2)" in res.source
+    assert f"trained here for {steps} steps" in plain.source  # the twin: the same batches
+    assert seen[1].startswith("training small: step 10 until it is well above chance (40% on "
+                              "held-out images), at most 200, loss ")
+    assert "; at most " in seen[1] and seen[1].endswith(" left")
+    assert "Trains small and its plain twin on templates until small is well above chance " \
+           "(40% on held-out images): rounds of 20 steps, at most 200 steps each" \
+           in training_plan(request)

@@ -210,7 +210,7 @@ def test_lesion_study_bars_and_cancel(make_tab, qtbot, monkeypatch, tmp_path):
     assert tab.picker.spec().name == "resnet20"  # the default: the CIFAR depths
     tab.set_spec(SMALL)  # a smaller model keeps the test quick; the code path is the same
     tab.picker.choose_current()
-    view.form.steps_spin.setValue(5)
+    view.form.set_value(lesion.LesionRequest(task="templates", steps=5))  # train it here
     assert view.start()
     assert not view.start()  # one at a time
     qtbot.waitUntil(lambda: not view.running(), timeout=60_000)
@@ -232,6 +232,28 @@ def test_lesion_study_bars_and_cancel(make_tab, qtbot, monkeypatch, tmp_path):
     qtbot.waitUntil(lambda: not view.running(), timeout=30_000)
     assert state.lesion_status == "cancelled" and view.progress.format() == "cancelled"
     assert state.lesion_reports is reports  # the last results stay
+
+
+def test_lesion_defaults_to_the_shipped_pair_and_says_how_long_training_takes(make_tab, qtbot):
+    from resnet_studio.app.trained_nets import TRAINED_DIR
+
+    tab = make_tab(section=2)  # an empty run store: no trained pair of the user's
+    view, form = tab.lesion_view, tab.lesion_view.form
+    qtbot.waitUntil(lambda: form.model_combo.count() > 1 and not view.list_job.is_running(),
+                    timeout=30_000)
+    assert form.model_combo.currentText() == ("ResNet-20 (shipped, trained on the built-in "
+                                              "data) vs plain-20 (shipped)")
+    assert form.value(None, 0) == lesion.LesionRequest(checkpoints=(
+        str(TRAINED_DIR / "resnet20.safetensors"), str(TRAINED_DIR / "plain20.safetensors")))
+    assert not form.training.isVisibleTo(view) and not view.plan.isVisibleTo(view)
+
+    form.model_combo.setCurrentIndex(form.model_combo.count() - 1)  # train the model above
+    assert form.training.isVisibleTo(view) and form.until_check.isChecked()
+    assert form.value(tab.picker.spec(), 0).steps is None
+    assert view.plan.text() == (
+        "Trains resnet20 and its plain twin on templates until resnet20 is well above chance "
+        "(40% on held-out images): rounds of 100 steps, at most 800 steps each; the time left "
+        "is shown from the tenth step on, timed on this machine.")
 
 
 def test_a_failed_measurement_is_shown_and_the_tab_stays_up(make_tab, qtbot, monkeypatch):

@@ -41,6 +41,7 @@ class Tab(Protocol):
     title: str
     statusMessage: SignalInstance  # one line for the status bar
     busyChanged: SignalInstance  # bool: background work started / ended
+    useRequested: SignalInstance  # (run id, target tab): open a run's trained model there
 
     def model_changed(self, summary: ModelSummary) -> None:
         """The model picked in the sidebar, inspected (spec, layers, graph)."""
@@ -60,6 +61,7 @@ class TabWidget(QWidget):
     title = ""
     statusMessage = Signal(str)
     busyChanged = Signal(bool)
+    useRequested = Signal(str, str)  # run id, target tab: "Use in…" (the window routes it)
 
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)

@@ -1,6 +1,6 @@
 """The right side of the Depth Lab: a heading, the paper-style curves, the degradation readout,
 and the results table and run queue under them, all drawn from an ExperimentState; the figure
-and the table export from here."""
+and the table export from here, and a run's trained net opens in another tab ("Use in…")."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from resnet_studio.app.errors import describe_error
 from resnet_studio.app.experiment_state import ExperimentState
 from resnet_studio.app.experiments import write_results_csv
 from resnet_studio.qt.kit.palette import MUTED
+from resnet_studio.qt.kit.use_in import add_use_in_context_menu, use_in_button
 from resnet_studio.qt.tabs.depth_lab.fig7_view import Fig7View
 from resnet_studio.qt.tabs.depth_lab.plots import DepthPlots
 from resnet_studio.qt.tabs.depth_lab.results_view import DegradationReadout, ResultsTable
@@ -33,6 +34,7 @@ REDRAW_MS = 200  # live numbers arrive 20 times a second; the views redraw at mo
 class ResultsPanel(QWidget):
     saved = Signal(str)  # path of an export
     exportFailed = Signal(str)  # one line for the user
+    useRequested = Signal(str, str)  # run id, target tab (app.trained_models.USE_TARGETS)
 
     def __init__(self, state: ExperimentState, parent: QWidget | None = None):
         super().__init__(parent)
@@ -60,6 +62,7 @@ class ResultsPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
+        self._build_use_in(top)
         top.addWidget(self.export_figure_button)
         top.addWidget(self.export_table_button)
         tables = QTabWidget()
@@ -82,6 +85,53 @@ class ResultsPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(split, 1)
         self.redraw()
+
+    def _build_use_in(self, top: QHBoxLayout) -> None:
+        """"Use in…" over the run selected in the results table or the run queue, and the same
+        menu on a right click in either."""
+        self.use_in_button = use_in_button(self, self._use_selected)
+        self.use_in_button.setEnabled(False)
+        top.addWidget(self.use_in_button)
+        add_use_in_context_menu(self.table, self.summary_run_at, self.useRequested.emit)
+        add_use_in_context_menu(self.queue.table, self.queue_run_at, self.useRequested.emit)
+        for table in (self.table, self.queue.table):
+            table.itemSelectionChanged.connect(
+                lambda: self.use_in_button.setEnabled(self.selected_run() is not None))
+
+    def summary_run_at(self, row: int) -> str | None:
+        """The net of a results table row (depth x variant): its lowest seed's trained run."""
+        results = self.state.results
+        if results is None or not 0 <= row < len(results.summary):
+            return None
+        s = results.summary[row]
+        return next((r.run_id for r in results.runs if (r.depth, r.variant) == (s.depth, s.variant)
+                     and r.run_id and self._has_model(r.run_id)), None)
+
+    def queue_run_at(self, row: int) -> str | None:
+        """The run of a run queue row, if it has a trained model."""
+        results = self.state.results
+        if results is None or not 0 <= row < len(results.runs):
+            return None
+        run_id = results.runs[row].run_id
+        return run_id if run_id and self._has_model(run_id) else None
+
+    def _has_model(self, run_id: str) -> bool:
+        runs = self.state.store.runs
+        return runs.exists(run_id) and bool(runs.get(run_id).checkpoint)
+
+    def selected_run(self) -> str | None:
+        """The run selected in whichever of the two tables has a selection."""
+        for table, run_at in ((self.queue.table, self.queue_run_at),
+                              (self.table, self.summary_run_at)):
+            rows = table.selectionModel().selectedRows()
+            if rows and (run_id := run_at(rows[0].row())) is not None:
+                return run_id
+        return None
+
+    def _use_selected(self, target: str) -> None:
+        run_id = self.selected_run()
+        if run_id is not None:
+            self.useRequested.emit(run_id, target)
 
     def schedule_redraw(self) -> None:
         """Redraw now if the last redraw is old enough, otherwise once the interval is up."""

@@ -66,6 +66,7 @@ class DepthLabTab(TabWidget):
         self.view.queue.cancelRequested.connect(self.cancel_run)
         self.view.queue.addRequested.connect(self.add_run)
         self.view.saved.connect(lambda path: self.statusMessage.emit(f"Saved {path}"))
+        self.view.useRequested.connect(self.useRequested)
         self.view.exportFailed.connect(lambda text: self.controls.show_message(text, True))
         self.stored.openRequested.connect(self.open_experiment)
         self.stored.resumeRequested.connect(self.resume_experiment)

@@ -77,7 +77,7 @@ class GradientsTab(TabWidget):
             alpha.set_value(1.0)
         alpha.changed.connect(lambda a: self.context.settings.set_value(ALPHA_KEY, a))
         self.training_view = TrainingView(self.context.store_path, self.state)
-        self.lesion_view = LesionView(self.picker, self.state)
+        self.lesion_view = LesionView(self.picker, self.state, self.context.store_path)
         self.views = (self.init_view, self.training_view, self.lesion_view)  # as SECTIONS
         self.sections = QTabWidget(documentMode=True)
         for view, name in zip(self.views, ("Initialisation", "During training", "Lesion study")):
@@ -100,6 +100,17 @@ class GradientsTab(TabWidget):
         if not spec.plain and spec.shortcut_scale != 1.0:
             self.init_view.alpha_slider.set_value(spec.shortcut_scale)
         self.picker.set_current(spec)
+
+    # -- "Use in…" (the window routes a run's trained model here) ------------------------------
+    def use_checkpoint(self, path: str | Path, twin: str | Path | None = None) -> None:
+        """The lesion study, on this app checkpoint and its plain twin's."""
+        self.sections.setCurrentWidget(self.lesion_view)
+        self.lesion_view.use_checkpoint(path, twin)
+
+    def use_run(self, run_id: str, twin_run_id: str | None = None) -> None:
+        """During training: this run's gradient norms, its twin's beside them."""
+        self.sections.setCurrentWidget(self.training_view)
+        self.training_view.use_run(run_id, twin_run_id)
 
     # -- busy ----------------------------------------------------------------------------------
     def _update_busy(self) -> None:

@@ -85,6 +85,7 @@ class TrainingView(GradientsView):
         self.load_job = LatestJob(self)
         self.load_job.succeeded.connect(self._loaded)
         self.jobs = (self.list_job, self.load_job)
+        self._wanted: tuple[str, str | None] | None = None  # runs to show once listed
         for job in self.jobs:
             job.failed.connect(self._failed)
             job.runningChanged.connect(self._running)
@@ -117,9 +118,15 @@ class TrainingView(GradientsView):
         """Read the run list again (in the background), then the chosen runs."""
         self.list_job.start(list_gradient_runs, self.store_path)  # (no-op while listing)
 
+    def use_run(self, run_id: str, twin_run_id: str | None = None) -> None:
+        """Show this run, and its twin's beside it ("Use in…"), once the list is read again."""
+        self._wanted = (run_id, twin_run_id)
+        self.refresh_runs()
+
     def _listed(self, listing: list[RunListing]) -> None:
         self.state.listing = listing
-        keep_a, keep_b = self.run_a.currentData(), self.run_b.currentData()
+        keep_a, keep_b = self._wanted or (self.run_a.currentData(), self.run_b.currentData())
+        self._wanted = None
         for combo in (self.run_a, self.run_b):
             combo.blockSignals(True)
             combo.clear()

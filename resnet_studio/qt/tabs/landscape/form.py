@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.app.landscape import MAX_BATCHES, MAX_GRID, LandscapeSettings
-from resnet_studio.app.runs import RunHistory
+from resnet_studio.app.trained_models import stored_models
 from resnet_studio.qt.tabs.landscape.surface_view import VIEWS
 
 DEFAULTS = LandscapeSettings()
@@ -89,24 +89,23 @@ class LandscapeForm(QWidget):
 
     # -- the runs --------------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        """The stored runs that have a checkpoint, newest first."""
+        """The stored runs that have a checkpoint, newest first (`app.trained_models`)."""
         chosen, twin = self.run_combo.currentData(), self.twin_combo.currentData()
         try:
-            with RunHistory(self.store_path) as history:
-                rows = [r for r in reversed(history.rows(errors=False)) if r.checkpoint]
+            models = stored_models(self.store_path)
         except (OSError, ValueError):
-            rows = []
-        self._models = {r.id: r.model for r in rows}
+            models = []
+        self._twins = {m.key: m.twin_key for m in models}
         for combo in (self.run_combo, self.twin_combo):
             combo.blockSignals(True)
             combo.clear()
         self.twin_combo.addItem("(none)", NONE)
-        for r in rows:
-            text = f"{r.name} — {r.model}, step {r.step} ({r.id[:8]})"
-            self.run_combo.addItem(text, r.id)
-            self.twin_combo.addItem(text, r.id)
+        for m in models:
+            text = f"{m.label}, {m.status} ({m.key[:8]})"
+            self.run_combo.addItem(text, m.key)
+            self.twin_combo.addItem(text, m.key)
         # first time: the newest residual run (its plain twin goes beside it)
-        first = next((r.id for r in rows if not r.model.startswith("plain")), None)
+        first = next((m.key for m in models if not m.plain), None)
         for combo, value in ((self.run_combo, chosen or first), (self.twin_combo, twin)):
             combo.setCurrentIndex(max(combo.findData(value), 0))
             combo.blockSignals(False)
@@ -114,14 +113,22 @@ class LandscapeForm(QWidget):
             self._run_chosen()
 
     def _run_chosen(self) -> None:
-        """Offer the newest run of the chosen model's plain twin beside it."""
-        model = self._models.get(self.run_combo.currentData(), "")
-        twin = next((i for i in range(1, self.twin_combo.count())
-                     if self._models.get(self.twin_combo.itemData(i)) == f"plain_{model}"), None)
-        if twin is not None:
+        """Offer the chosen run's trained plain twin beside it (same experiment, depth and seed
+        for a Depth Lab net; else the newest run of its plain twin on the same data)."""
+        index = self.twin_combo.findData(self._twins.get(self.run_combo.currentData()))
+        if index > 0:
             self.twin_combo.blockSignals(True)
-            self.twin_combo.setCurrentIndex(twin)
+            self.twin_combo.setCurrentIndex(index)
             self.twin_combo.blockSignals(False)
+        self.changed.emit()
+
+    def use_run(self, run_id: str, twin_run_id: str | None = None) -> None:
+        """Choose this run and its twin's (read the list again first: it may be new)."""
+        self.refresh_runs()
+        for combo, value in ((self.run_combo, run_id), (self.twin_combo, twin_run_id or NONE)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(value), 0))
+            combo.blockSignals(False)
         self.changed.emit()
 
     def runs(self) -> tuple[str, ...]:

@@ -144,6 +144,12 @@ class LandscapeTab(TabWidget):
         self.compute_button.setEnabled(request is not None and not self.job.is_running())
         self._redraw()
 
+    def use_run(self, run_id: str, twin_run_id: str | None = None) -> None:
+        """"Use in…": this run's landscape, its plain twin's beside it (shown at once if stored
+        with the form's settings; Compute otherwise)."""
+        if not self.job.is_running():
+            self.form.use_run(run_id, twin_run_id)
+
     # -- the job's signals -----------------------------------------------------------------------
     def _level(self, index: int, landscape) -> None:
         if index < len(self.landscapes):

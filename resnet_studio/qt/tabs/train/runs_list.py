@@ -1,5 +1,5 @@
 """Past runs from the run history (`app.runs.RunHistory`): overlay, rename, delete, export CSV,
-resume, compare side by side.
+resume, compare side by side, use the trained model in another tab ("Use in…").
 
 The list is read when it is made (the store's runs are there at start, without Refresh) and
 whenever it is shown; the run training in this window is updated live from its records
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from resnet_studio.app.errors import describe_error
 from resnet_studio.qt.kit.flow import FlowLayout
 from resnet_studio.qt.kit.palette import RUN_STATUS, TEXT
+from resnet_studio.qt.kit.use_in import add_use_in_context_menu, use_in_button
 
 if TYPE_CHECKING:
     from resnet_studio.app.runs import RunHistory
@@ -52,6 +53,7 @@ class RunsList(QWidget):
     overlayToggled = Signal(str, bool)  # run id, shown
     resumeRequested = Signal(str)  # run id
     compareRequested = Signal(list)  # the selected runs' ids
+    useRequested = Signal(str, str)  # run id, target tab (app.trained_models.USE_TARGETS)
     changed = Signal()
     statusMessage = Signal(str)  # the store read-only, moved aside or unusable
 
@@ -79,6 +81,7 @@ class RunsList(QWidget):
                                    else partial(self._on_selected, action))
             bar.addWidget(button)
             self.buttons[key] = button
+        self._build_use_in(bar)
         self._add_comparison_buttons(bar)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -89,6 +92,28 @@ class RunsList(QWidget):
         self._poll: QTimer | None = None  # re-reads the store while another process trains
         self._notice_said = ""
         self._update_buttons()  # the tab reads the history once its signals are connected
+
+    def _build_use_in(self, bar: FlowLayout) -> None:
+        """"Use in…": a button over the selected run, and the same menu on a right click."""
+        button = self.buttons["use"] = use_in_button(self, lambda target: self._on_selected(
+            lambda run_id: self.useRequested.emit(run_id, target)))
+        bar.addWidget(button)
+        add_use_in_context_menu(self.table, self.trained_run_at, self.useRequested.emit)
+        self.table.itemSelectionChanged.connect(
+            lambda: button.setEnabled(self.trained_run_at(self._selected_row()) is not None))
+        button.setEnabled(False)
+
+    def trained_run_at(self, row: int) -> str | None:
+        """The run of table row `row` if it wrote a checkpoint (a model to use elsewhere)."""
+        item = self.table.item(row, 0) if row >= 0 else None
+        if item is None:
+            return None
+        run_id = item.data(ID_ROLE)
+        return run_id if self.history.row(run_id, errors=False).checkpoint else None
+
+    def _selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
 
     @property
     def store(self):

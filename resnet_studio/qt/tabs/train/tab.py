@@ -119,6 +119,7 @@ class TrainTab(TabWidget):
         self.runs.resumeRequested.connect(self.resume_run)
         self.runs.statusMessage.connect(self._noticed)
         self.runs.compareRequested.connect(self.compare_runs)
+        self.runs.useRequested.connect(self.useRequested)
         self.compare_dialog: RunComparisonDialog | None = None
         self._restore_smoothing()
         self.plots.smoothingChanged.connect(
