@@ -134,13 +134,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Cannot use {ref}: {describe_error(e)}", 8000)
             return False
         tab_key = {"lesion": "gradients", "training": "gradients"}.get(target, target)
-        if target in ("training", "landscape") and model.run_id is None:
+        if target == "training" and model.run_id is None:
             self.statusBar().showMessage(f"{model.label} was not trained here: it has no "
                                          "training record to show", 8000)
             return False
         tab = self.show_tab(tab_key)
-        if target in ("training", "landscape"):
+        if target == "training":
             tab.use_run(model.run_id, model.twin_run_id)
+        elif target == "landscape":  # a run, or a shipped net ("shipped:resnet56")
+            tab.use_run(model.key, model.twin_key)
         else:
             tab.use_checkpoint(model.checkpoint, model.twin)
         self.statusBar().showMessage(f"{USE_TARGETS[target]}: {model.describe()}", 8000)

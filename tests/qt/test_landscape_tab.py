@@ -54,8 +54,23 @@ def test_tab_computes_draws_levels_and_reopens_stored(qtbot, trained_pair, tmp_p
     assert again.export_csv_button.isEnabled()
 
 
-def test_without_any_run_the_tab_says_how_to_get_one(qtbot, tmp_path):
+def test_without_any_run_the_shipped_trained_pair_is_offered(qtbot, tmp_path):
     tab = LandscapeTab(TabContext(store_path=str(tmp_path / "empty.sqlite")))
     qtbot.addWidget(tab)
-    assert not tab.compute_button.isEnabled()
-    assert tab.message.text().startswith("No trained run yet: train a model in the Train tab")
+    assert tab.form.runs() == ("shipped:resnet20", "shipped:plain20")
+    assert tab.form.run_combo.currentText() == ("ResNet-20 (shipped, trained on the built-in "
+                                                "data)")
+    assert tab.compute_button.isEnabled()
+    assert tab.message.text().startswith("Press Compute")
+
+
+def test_use_in_opens_a_shipped_pair(qtbot, tmp_path):
+    """"Use in… → Landscape" on the shipped ResNet-56 chooses it and its plain twin."""
+    from resnet_studio.qt.main_window import MainWindow
+
+    w = MainWindow(remember=False)
+    qtbot.addWidget(w)
+    assert w.use_trained_model("shipped:resnet56", "landscape")
+    assert w.tabs.current_key() == "landscape"
+    assert w.tabs.tab("landscape").form.runs() == ("shipped:resnet56", "shipped:plain56")
+    w.close()

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from resnet_studio.app.landscape import MAX_BATCHES, MAX_GRID, LandscapeSettings
-from resnet_studio.app.trained_models import stored_models
+from resnet_studio.app.trained_models import trained_models
 from resnet_studio.qt.tabs.landscape.surface_view import VIEWS
 
 DEFAULTS = LandscapeSettings()
@@ -89,10 +89,11 @@ class LandscapeForm(QWidget):
 
     # -- the runs --------------------------------------------------------------------------------
     def refresh_runs(self) -> None:
-        """The stored runs that have a checkpoint, newest first (`app.trained_models`)."""
+        """The stored runs that have a checkpoint, newest first, then the shipped trained nets
+        (`app.trained_models`)."""
         chosen, twin = self.run_combo.currentData(), self.twin_combo.currentData()
         try:
-            models = stored_models(self.store_path)
+            models = trained_models(self.store_path)
         except (OSError, ValueError):
             models = []
         self._twins = {m.key: m.twin_key for m in models}
@@ -101,7 +102,7 @@ class LandscapeForm(QWidget):
             combo.clear()
         self.twin_combo.addItem("(none)", NONE)
         for m in models:
-            text = f"{m.label}, {m.status} ({m.key[:8]})"
+            text = m.label if m.shipped else f"{m.label}, {m.status} ({m.key[:8]})"
             self.run_combo.addItem(text, m.key)
             self.twin_combo.addItem(text, m.key)
         # first time: the newest residual run (its plain twin goes beside it)
