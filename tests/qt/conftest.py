@@ -31,3 +31,25 @@ def _no_thread_left_running(qapp):
     assert QThreadPool.globalInstance().waitForDone(10_000), "background work still running"
     running = [t for t in qapp.findChildren(QThread) if t.isRunning()]
     assert not running, f"test left {len(running)} QThread(s) running"
+
+
+@pytest.fixture
+def window(qtbot):
+    """`window(**MainWindow kwargs)` makes a shown main window (settings: this test's temp
+    folder), closed after the test once its background work has ended."""
+    from resnet_studio.qt.kit.job import wait_for_background_work
+    from resnet_studio.qt.main_window import MainWindow
+
+    made = []
+
+    def make(**kwargs):
+        w = MainWindow(**kwargs)
+        qtbot.addWidget(w)
+        w.show()
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+    wait_for_background_work()

@@ -5,32 +5,12 @@ import os
 import subprocess
 import sys
 
-import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
 
 from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import get_spec
-from resnet_studio.qt.kit.job import wait_for_background_work
-from resnet_studio.qt.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    created = []
-
-    def make(**kwargs):
-        w = MainWindow(**kwargs)
-        qtbot.addWidget(w)
-        w.show()
-        created.append(w)
-        return w
-
-    yield make
-    for w in created:
-        w.close()
-    wait_for_background_work()
 
 
 def load(qtbot, w, timeout=60_000):

@@ -2,7 +2,6 @@
 Attributions and the lesion study from the Train tab's run history, and a Depth Lab net from its
 results table -- routed by the window, so no tab imports another."""
 
-import pytest
 
 from resnet_studio.app import lesion
 from resnet_studio.app.trained_models import USE_TARGETS
@@ -10,9 +9,7 @@ from resnet_studio.core.experiments import ExperimentStore
 from resnet_studio.core.experiments.plan import make_spec
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.store import default_store_path
-from resnet_studio.qt.kit.job import wait_for_background_work
 from resnet_studio.qt.kit.tab import TabContext
-from resnet_studio.qt.main_window import MainWindow
 from resnet_studio.qt.tabs.attributions.tab import AttributionsTab
 from resnet_studio.qt.tabs.depth_lab.tab import DepthLabTab
 from resnet_studio.qt.tabs.gradients import lesion_view
@@ -35,23 +32,6 @@ def _menu_action(button, text):
     return next(a for a in button.menu().actions() if a.text() == text)
 
 
-@pytest.fixture
-def window(qtbot):
-    created = []
-
-    def make(**kwargs):
-        w = MainWindow(remember=False, **kwargs)
-        qtbot.addWidget(w)
-        w.show()
-        created.append(w)
-        return w
-
-    yield make
-    for w in created:
-        w.close()
-    wait_for_background_work()
-
-
 def test_a_train_tab_run_opens_in_images_attributions_and_the_lesion_study(
         window, qtbot, tmp_path, monkeypatch):
     with ExperimentStore(default_store_path()) as store:  # the user's store (a temp folder)
@@ -65,7 +45,7 @@ def test_a_train_tab_run_opens_in_images_attributions_and_the_lesion_study(
     monkeypatch.setattr(lesion_view, "run_lesion", lambda request, progress=None: (
         studied.append(request), lesion.LesionResult(reports=[], summary=[]))[1])
 
-    w = window(initial_model="resnet20", initial_tab="Train")
+    w = window(initial_model="resnet20", initial_tab="Train", remember=False)
     runs = w.train.runs
     runs.refresh()
     button = runs.buttons["use"]

@@ -14,10 +14,9 @@ from resnet_studio.core.training.callbacks import TrainLog
 from resnet_studio.core.training.curves import RunCurves
 from resnet_studio.core.training.store import RunStore
 from resnet_studio.core.zoo import get_spec
-from resnet_studio.qt.kit.job import Job, wait_for_background_work
+from resnet_studio.qt.kit.job import Job
 from resnet_studio.qt.kit.stale import MEASURING, Stale
 from resnet_studio.qt.kit.tab import TabContext
-from resnet_studio.qt.main_window import MainWindow
 from resnet_studio.qt.sidebar.spec_form import SpecForm
 from resnet_studio.qt.tabs.architecture.tab import ArchitectureTab
 from resnet_studio.qt.tabs.gradients.tab import GradientsTab
@@ -91,27 +90,10 @@ def test_gradient_plots_are_greyed_while_a_new_model_is_measured(qtbot, tmp_path
 
 
 # -- the Architecture tab greys at once when the model changes ---------------------------------
-@pytest.fixture
-def window(qtbot):
-    made = []
-
-    def make(**kwargs):
-        w = MainWindow(remember=False, **kwargs)
-        qtbot.addWidget(w)
-        w.show()
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.close()
-    wait_for_background_work()
-
-
 def test_picking_another_model_greys_the_last_one_at_once(window, qtbot):
     # the issue: ResNet-50 stayed on screen ~3 s after ResNet-1202 was picked; the same path,
     # with smaller models (their training-memory estimate is faster to wait for)
-    w = window(initial_model="resnet20")
+    w = window(initial_model="resnet20", remember=False)
     qtbot.waitUntil(lambda: w.summary is not None and w.summary.spec.name == "resnet20",
                     timeout=30_000)
     arch = w.architecture
