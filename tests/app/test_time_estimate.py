@@ -107,3 +107,16 @@ def test_estimating_a_tiny_grid_trains_each_net_a_few_steps():
     assert abs(estimate.seconds - (estimate.data_s + 2 * runs)) < 0.1  # two seeds each
     assert f"timing ResNet-8: step {2 + TIMED_STEPS}/{2 + TIMED_STEPS}" in reports
     assert estimate.describe().startswith("about ")
+
+
+def test_estimating_a_training_run_times_its_one_net():
+    from resnet_studio.app.time_estimate import estimate_training
+    from resnet_studio.core.experiments import make_spec
+    from resnet_studio.core.training.config import TrainConfig
+
+    config = TrainConfig(dataset=SMALL_DATA, steps=300, batch_size=8, eval_every=100)
+    estimate = estimate_training(make_spec(8, "residual"), config)
+    (net,) = estimate.nets
+    assert net.name == "resnet8"
+    expected = estimate.data_s + net.overhead_s + 300 * net.step_s + 3 * net.validation_s
+    assert abs(estimate.seconds - expected) < 0.1
