@@ -18,6 +18,7 @@ cancellation point). Imports torch only when called.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Iterable
@@ -86,6 +87,25 @@ class TimeEstimate:
                 return None
             total += timing.run_seconds(config)
         return total
+
+    def to_json(self) -> str:
+        """One line, to remember between sessions (the Depth Lab keeps its last estimate)."""
+        return json.dumps({"seconds": self.seconds, "data_s": self.data_s,
+                           "nets": [[n.name, n.overhead_s, n.step_s, n.validation_s]
+                                    for n in self.nets],
+                           "basis": list(self.basis), "measured_s": self.measured_s})
+
+    @classmethod
+    def from_json(cls, text: str) -> TimeEstimate:
+        """Raises ValueError for text that `to_json` did not write."""
+        try:
+            d = json.loads(text)
+            nets = tuple(NetTiming(str(name), float(o), float(s), float(v))
+                         for name, o, s, v in d["nets"])
+            return cls(float(d["seconds"]), float(d["data_s"]), nets, tuple(d["basis"]),
+                       float(d["measured_s"]))
+        except (TypeError, KeyError, ValueError) as e:
+            raise ValueError(f"not a remembered time estimate: {e}") from None
 
     def describe(self) -> str:
         return (f"about {duration(self.seconds)} on this machine (measured from {TIMED_STEPS} "

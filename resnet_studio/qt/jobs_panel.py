@@ -64,12 +64,14 @@ class JobsPanel(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.setMinimumHeight(150)  # three rows without scrolling
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.notice)
@@ -116,7 +118,7 @@ class JobsPanel(QWidget):
         self.table.setRowCount(len(shown))
         for row, work in enumerate(shown):
             self.table.setItem(row, 0, QTableWidgetItem())
-            bar = QProgressBar(textVisible=True, maximumWidth=180)
+            bar = QProgressBar(textVisible=True, minimumWidth=220)
             self.table.setCellWidget(row, 1, bar)
             for column in (2, 3):
                 item = QTableWidgetItem()

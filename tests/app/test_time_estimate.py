@@ -4,6 +4,8 @@ measurement of a tiny grid."""
 
 from dataclasses import replace
 
+import pytest
+
 from resnet_studio.app.experiment_clock import ExperimentClock
 from resnet_studio.app.experiments import ExperimentPlan
 from resnet_studio.app.time_estimate import (
@@ -39,6 +41,11 @@ def test_an_estimate_is_data_plus_each_run_and_follows_the_form():
     assert estimate.seconds_for(QUICK.cells, shorter) == 2 + 2 * (3 + 10 + 1) + 2 * (5 + 30 + 2)
     assert estimate.seconds_for([(110, "plain", 0)], config) is None  # never measured
     assert estimate.seconds_for(QUICK.cells, config.replace(batch_size=128)) is None
+    # remembered between sessions as one line of JSON
+    again = TimeEstimate.from_json(estimate.to_json())
+    assert again == estimate and again.seconds_for(QUICK.cells, config) == 448
+    with pytest.raises(ValueError, match="not a remembered time estimate"):
+        TimeEstimate.from_json('{"seconds": 1}')
 
 
 def _exp(steps=500) -> Experiment:

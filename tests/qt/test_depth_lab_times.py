@@ -53,6 +53,15 @@ def test_the_preset_time_is_measured_here_on_request(qtbot, tab, monkeypatch):
     form.dataset_combo.setCurrentText(SMALL_DATA)  # another dataset: measure again
     assert "press Estimate again" in row.label.text()
 
+    # a later session shows the estimate at once
+    later = DepthLabTab(TabContext(settings=tab.context.settings,
+                                   store_path=tab.context.store_path))
+    qtbot.addWidget(later)
+    later.form.apply_preset("quick")
+    assert later.form.estimate_row.estimate == row.estimate
+    assert "about" in later.form.estimate_row.label.text()
+    assert later.shutdown()
+
 
 def test_elapsed_and_time_left_while_it_runs(qtbot, tab):
     form = tab.form

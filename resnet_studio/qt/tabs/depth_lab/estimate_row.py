@@ -4,7 +4,8 @@ Estimate trains each net of the grid for a few steps in the background (`app.tim
 a heavy Job listed in the jobs panel) and shows the experiment's wall time; the form then asks
 `show_for(plan)` on every edit, so a new length or grid of the same nets updates at once and
 anything that changes a step's time asks for a new measurement. Nothing is measured until the
-button is pressed: opening the tab starts no work.
+button is pressed: opening the tab starts no work. The last estimate is remembered (Settings),
+so a later session shows it at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from resnet_studio.app.time_estimate import TimeEstimate, estimate_experiment
 from resnet_studio.core.common.formatting import duration
 from resnet_studio.qt.kit.job import Job
 from resnet_studio.qt.kit.palette import muted_style
+from resnet_studio.qt.kit.settings import Settings
 
+SETTINGS_KEY = "depthlab/timeEstimate"
 NOT_MEASURED = ("Time on this machine: not measured yet. Estimate times the first steps of "
                 "each net (about a minute on a laptop's CPU).")
 
@@ -25,6 +28,7 @@ class EstimateRow(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.estimate: TimeEstimate | None = None
+        self._settings: Settings | None = None
         self._plan: ExperimentPlan | None = None
         self.label = QLabel(NOT_MEASURED, wordWrap=True, objectName="timeEstimate")
         self.label.setStyleSheet(muted_style())
@@ -41,6 +45,15 @@ class EstimateRow(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.button)
+
+    def remember(self, settings: Settings) -> None:
+        """Keep estimates in `settings`, and show the one measured in an earlier session."""
+        self._settings = settings
+        try:
+            self.estimate = TimeEstimate.from_json(settings.text(SETTINGS_KEY))
+        except ValueError:  # none yet, or from an older version
+            return
+        self.show_for(self._plan)
 
     def measure(self) -> bool:
         """Time the plan shown (False if there is none or a measurement runs)."""
@@ -72,6 +85,8 @@ class EstimateRow(QWidget):
 
     def _measured(self, estimate: TimeEstimate) -> None:
         self.estimate = estimate
+        if self._settings is not None:
+            self._settings.set_value(SETTINGS_KEY, estimate.to_json())
         self.label.setText(self.text_for(self._plan) if self._plan is not None else "")
 
     def _failed(self, text: str) -> None:

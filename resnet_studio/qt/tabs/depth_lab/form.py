@@ -228,6 +228,7 @@ class ExperimentForm(QWidget):
         settings.set_value("depthlab/ray_address", self.address_edit.text().strip())
 
     def restore(self, settings: Settings) -> None:
+        self.estimate_row.remember(settings)
         self.address_edit.setText(settings.text("depthlab/ray_address"))
         on_ray = settings.text("depthlab/run_on") == "ray"
         self.set_cluster(ClusterOptions(address=self.address_edit.text()) if on_ray else None)
