@@ -6,7 +6,8 @@ is the running runs' time left plus what each run still to come will take: as lo
 finished run of the same net took, else the measured estimate's time for it (`TimeEstimate`,
 when it was made for these settings), else the slowest-known net's time per step scaled by
 depth (a step costs about in proportion to the number of layers). Until one of these is known
-it says nothing rather than a guess.
+it says nothing rather than a guess. Runs are counted one after the other, as the Depth Lab
+trains them by default; with parallel runs the time left is an upper bound.
 
 Threads: used on one thread (the GUI's, at the session's tick). The clock is a parameter so
 tests drive it.

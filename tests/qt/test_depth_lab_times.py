@@ -83,3 +83,14 @@ def test_elapsed_and_time_left_while_it_runs(qtbot, tab):
     assert f"Depth Lab: {tab.state.experiment.name}" in {
         w.title for w in job_registry().running()} | titles | {tab.session.title}
     assert tab.session.times.steps() == (20 * 2, 20 * 2)
+
+
+def test_closing_the_tab_cancels_a_running_estimate(qtbot, tab):
+    form, row = tab.form, tab.form.estimate_row
+    form.preset_combo.setCurrentIndex(form.preset_combo.findData(None))
+    form.dataset_combo.setCurrentText(SMALL_DATA)
+    cancelled = []
+    row.job.cancelled.connect(lambda: cancelled.append(True))
+    assert row.measure() and row.job.is_running()
+    assert tab.shutdown(30_000)
+    assert row.job.wait(30_000) and cancelled == [True] and row.estimate is None

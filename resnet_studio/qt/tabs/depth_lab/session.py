@@ -57,10 +57,10 @@ class ExperimentSession(QueueSession):
                "finished": "finished"}
     BATCHED = ("log", "eval")
 
-    def __init__(self, parent=None, clock=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
         self.experiment_id: str | None = None
-        self.times = ExperimentClock(clock) if clock is not None else ExperimentClock()
+        self.times = ExperimentClock()
         # connected before the tab's handlers: the clock knows a record when the tab asks
         self.cellsChanged.connect(self._cells_changed)
         self.runStarted.connect(lambda cell, *_: self.times.run_started(cell))

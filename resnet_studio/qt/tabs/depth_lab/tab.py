@@ -291,6 +291,7 @@ class DepthLabTab(TabWidget):
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
         """Stop cleanly (the running net writes a checkpoint) and wait (window close)."""
         self.cancel_all()
+        self.form.estimate_row.job.cancel()
         done = self.session.wait(timeout_ms)
         if done:
             self.state.close()
