@@ -19,6 +19,7 @@ cancellation point). Imports torch only when called.
 from __future__ import annotations
 
 import json
+import statistics
 import tempfile
 import time
 from collections.abc import Iterable
@@ -137,7 +138,9 @@ def time_net(spec: ArchSpec, config: TrainConfig, data, *, name: str | None = No
         total = time.perf_counter() - start
     if result.status != "finished" or len(stamps) < steps:
         raise RuntimeError(f"timing {name or spec.name} failed: {result.message or result.status}")
-    step_s = (stamps[-1] - stamps[WARMUP_STEPS - 1]) / TIMED_STEPS
+    # the median step: a moment when another program took the processor is not the rule
+    step_s = statistics.median(b - a for a, b in zip(stamps[WARMUP_STEPS - 1:],
+                                                     stamps[WARMUP_STEPS:]))
     validation_s = trainer.last_eval.seconds if trainer.last_eval is not None else 0.0
     overhead_s = max(0.0, total - steps * step_s - validation_s)
     return NetTiming(name or spec.name, round(overhead_s, 4), round(step_s, 5),
