@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 	RESNET_STUDIO_SLOW=1 RESNET_STUDIO_DEPTH_CHECK=1 QT_QPA_PLATFORM=offscreen \
 		$(BIN)/python -m pytest -q -rA tests/core/test_experiments.py tests/core/test_training.py \
-		-k "quick or depth_check"
+		tests/core/test_preset_estimate.py -k "quick or depth_check"
 
 # The GPU figures (a CUDA machine; no network): training speed by precision, app vs bare loop,
 # the quick Depth Lab, concurrent runs, peak memory. Writes benchmarks/results/gpu.json.

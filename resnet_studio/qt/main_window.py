@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 from resnet_studio import __version__
 from resnet_studio.core.common.formatting import compact
 from resnet_studio.core.spec import ArchSpec
+from resnet_studio.qt.jobs_panel import JobsPanel
 from resnet_studio.qt.kit.garbage import freeze_long_lived_objects
-from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
+from resnet_studio.qt.kit.job import Job, LatestJob, job_registry, wait_for_background_work
 from resnet_studio.qt.kit.settings import Settings
 from resnet_studio.qt.kit.tab import Tab, TabContext
 from resnet_studio.qt.kit.theme import Theme, add_colours_menu
@@ -82,19 +83,20 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.architecture.graph.nodeClicked.connect(self._block_clicked)
 
-        self.summaries = LatestJob(self)
+        self.summaries = LatestJob(self, title="Inspecting the model")
         self.summaries.succeeded.connect(self._show_summary)
         self.summaries.failed.connect(self._summary_failed)
         self.summaries.runningChanged.connect(self._set_busy)
-        self.runtime_job = Job(self)
+        self.runtime_job = Job(self, title="Loading PyTorch")
         self.runtime_job.succeeded.connect(self._runtime_loaded)
         self.runtime_job.failed.connect(self._runtime_failed)
-        self.counts_job = Job(self)
+        self.counts_job = Job(self, title="Counting the presets' parameters")
         self.counts_job.succeeded.connect(self._show_param_counts)
         self.sidebar.specChanged.connect(self._request_summary)
         self.sidebar.inputError.connect(lambda m: self.statusBar().showMessage(m, 5000))
 
         self._build_status_bar()
+        self._build_jobs_panel()
         self._build_menus()
         self._restore_settings(initial_model, initial_tab)
 
@@ -166,6 +168,23 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.device_label)
 
+    def _build_jobs_panel(self) -> None:
+        """The status bar's "2 jobs running" button opens the jobs dock; starting heavy work
+        beside other heavy work says so in the status bar."""
+        registry = job_registry()
+        self.jobs_panel = JobsPanel(registry)
+        self.jobs_dock = QDockWidget("Jobs", self, objectName="jobsDock")
+        self.jobs_dock.setWidget(self.jobs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        self.jobs_dock.hide()
+        self.statusBar().insertPermanentWidget(0, self.jobs_panel.button)
+        self.jobs_panel.button.clicked.connect(
+            lambda: self.jobs_dock.setVisible(not self.jobs_dock.isVisible()))
+        registry.notice.connect(self._say_jobs_notice)  # a method: disconnected with the window
+
+    def _say_jobs_notice(self, text: str) -> None:
+        self.statusBar().showMessage(text, 10_000)
+
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open Spec…", self.open_spec_dialog, QKeySequence.StandardKey.Open)
@@ -190,6 +209,7 @@ class MainWindow(QMainWindow):
         self._action(view, "&Expand All Stages", lambda: arch.set_all_stages(False))
         view.addSeparator()
         view.addAction(self.findChild(QDockWidget, "modelDock").toggleViewAction())
+        view.addAction(self.jobs_dock.toggleViewAction())
         self.colour_actions = add_colours_menu(view, self.theme)
         self.run_menu = RunMenu(self, self.menuBar().addMenu("&Run"))
 

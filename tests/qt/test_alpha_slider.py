@@ -24,6 +24,7 @@ def test_moving_the_slider_redraws_the_profile_and_the_verdict(qtbot, tmp_path):
     view = tab.init_view
     view.batch_spin.setValue(32)  # ResNet-20, the picker's first model
     tab.show()
+    view.measure_button.click()  # opening the tab measures nothing
     qtbot.waitUntil(lambda: tab.state.report is not None, timeout=60_000)
     residual = tab.state.report
     assert residual.net.shortcut_scale == 1.0 and view.alpha_slider.value() == 1.0

@@ -25,7 +25,8 @@ SMALL = ArchSpec(name="small", block="basic", layers=(2, 2), widths=(8, 16), ste
 def make_tab(qtbot, tmp_path):
     tabs = []
 
-    def make(section: int = 0, batch: int = 16, current: ArchSpec | None = None) -> GradientsTab:
+    def make(section: int = 0, batch: int = 16, current: ArchSpec | None = None,
+             measure: bool = True) -> GradientsTab:
         t = GradientsTab(TabContext(store_path=str(tmp_path / "runs.sqlite")))
         qtbot.addWidget(t)
         t.resize(1200, 800)
@@ -35,6 +36,8 @@ def make_tab(qtbot, tmp_path):
             t.picker.choose_current()
         t.sections.setCurrentIndex(section)
         t.show()
+        if section == 0 and measure:
+            t.init_view.measure_button.click()
         tabs.append(t)
         return t
 
@@ -52,8 +55,9 @@ def wait_report(qtbot, tab, check=lambda r: True, timeout=60_000):
 
 def test_resnet20_vs_plain20_at_initialisation(make_tab, qtbot, monkeypatch, tmp_path):
     busy = []
-    tab = make_tab()
+    tab = make_tab(measure=False)
     tab.busyChanged.connect(busy.append)
+    tab.init_view.measure_button.click()
     report = wait_report(qtbot, tab)
     assert report.net.model == "resnet20" and report.plain.model == "plain_resnet20"
     assert report.batch_size == 16 and report.net.norm == "batch"
@@ -99,6 +103,22 @@ def test_resnet20_vs_plain20_at_initialisation(make_tab, qtbot, monkeypatch, tmp
     again = wait_report(qtbot, tab, lambda r: r.net.norm == "batch", timeout=5_000)
     assert again is report and not submitted
     assert view.verdict_texts() == verdicts
+
+
+def test_opening_the_tab_measures_nothing_until_measure_is_pressed(make_tab, qtbot):
+    tab = make_tab(current=TINY, measure=False)
+    view = tab.init_view
+    assert view.isVisible() and not view.job.is_running() and tab.state.report is None
+    assert "Press Measure" in view.message.text()
+    view.batch_spin.setValue(8)  # a setting changed before any measurement: still nothing
+    assert not view._debounce.isActive() and not view.job.is_running()
+    view.measure_button.click()
+    assert view.job.call_title == ("Gradients: measuring tiny and its plain twin at "
+                                   "initialisation")
+    assert view.job.heavy
+    assert wait_report(qtbot, tab).batch_size == 8
+    view.batch_spin.setValue(4)  # after the first measurement a changed setting measures again
+    assert wait_report(qtbot, tab, lambda r: r.batch_size == 4).net.model == "tiny"
 
 
 def test_current_model_from_the_sidebar(make_tab, qtbot):

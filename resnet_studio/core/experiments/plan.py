@@ -209,7 +209,7 @@ QUICK_CONFIG = TrainConfig(
 
 EXPERIMENT_PRESETS: dict[str, ExperimentPreset] = {
     "quick": ExperimentPreset(
-        "quick", "Quick demo (CPU, about 4½ minutes)",
+        "quick", "Quick demo (CPU)",
         "He et al. 2015 Fig. 6 in minutes: plain and residual nets of depth 20 and 56 on the "
         f"built-in synthetic glyphs (5 classes, drawn cleanly), {QUICK_CONFIG.steps} steps each. "
         "Both plain nets learn, "

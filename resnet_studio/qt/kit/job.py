@@ -20,11 +20,19 @@ Signals (all delivered on the GUI thread, in this order; `failed`'s line is
 
 `LatestJob` is the variant for views that follow a control (a layer picker, the builder form):
 a new `start` cancels the running call and only the newest call's signals are delivered.
+
+Every Job (and every `QueueSession`) is tracked by the window's `JobRegistry`
+(`job_registry()`), which the jobs panel shows: while it runs, a job is listed under its
+`title` ("Gradients: measuring ResNet-56 at initialisation"; set it before `start` for a
+per-call title; an untitled job is named after its tab and function) with its progress, elapsed
+time and time left (an `EtaMeter` fed by `progressed`). A `heavy` job (seconds or more of the
+processor) started while another heavy one runs makes the registry say `notice`: both slow down.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +42,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, Signal
 from superqt.utils import GeneratorWorker, WorkerBase
 
 from resnet_studio.app.errors import describe_failure
+from resnet_studio.core.common.eta import EtaMeter
 from resnet_studio.core.common.progress import Cancelled, Progress
 from resnet_studio.qt.kit.priority import run_in_background_priority
 
@@ -88,8 +97,11 @@ class Job(QObject):
     finished = Signal()
     runningChanged = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, *, title: str = "", heavy: bool = False):
         super().__init__(parent)
+        self.title = title  # what the jobs panel calls it
+        self.heavy = heavy  # seconds or more of the processor: running two slows both
+        self.call_title = title  # the running call's (the tab's and function's name if untitled)
         self._worker: WorkerBase | None = None
         self._generation = 0
         self._answered = True  # the newest call has emitted succeeded, failed or cancelled
@@ -100,6 +112,7 @@ class Job(QObject):
         running: list[WorkerBase] = []
         self._running = running
         self.destroyed.connect(lambda: [w.quit() for w in running])
+        job_registry().track(self)
 
     def bind(self, **handlers: Callable) -> None:
         """Connect signals by name: `job.bind(succeeded=self._show, failed=self._say)`."""
@@ -134,6 +147,7 @@ class Job(QObject):
     def _launch(self, func: Callable, args: tuple, kwargs: dict) -> None:
         self._generation += 1
         generation = self._generation
+        self.call_title = self.title or _default_title(self, func)
         if inspect.isgeneratorfunction(func):
             worker: WorkerBase = GeneratorWorker(func, *args, **kwargs)
         else:
@@ -198,6 +212,118 @@ class LatestJob(Job):
             self._worker.quit()
         self._launch(func, args, kwargs)
         return True
+
+
+def _default_title(job: QObject, func: Callable) -> str:
+    """ "Images: classify" - the nearest tab's title and the function's name."""
+    name = getattr(func, "__name__", "work").strip("_").replace("_", " ")
+    owner = job.parent()
+    while owner is not None:
+        if isinstance(getattr(type(owner), "title", None), str):
+            return f"{type(owner).title}: {name}"
+        owner = owner.parent()
+    return name[:1].upper() + name[1:]
+
+
+class RunningWork:
+    """One job as the panel shows it, from its start to its end."""
+
+    def __init__(self, work: QObject, clock: Callable[[], float]):
+        self.work = work
+        self.meter = EtaMeter(clock)
+        self.text = ""  # the last progress report's
+
+    @property
+    def title(self) -> str:
+        return getattr(self.work, "call_title", "") or self.work.title or "Background work"
+
+    @property
+    def heavy(self) -> bool:
+        return bool(getattr(self.work, "heavy", False))
+
+    def progressed(self, done: int, total: int, text: str) -> None:
+        self.meter.report(done, total)
+        self.text = text
+
+    def remaining(self) -> float | None:
+        """Seconds left: the work's own estimate where it has one (an experiment's runs differ
+        in speed), else the meter's."""
+        own = getattr(self.work, "time_left", None)
+        return own() if own is not None else self.meter.remaining()
+
+    def cancel(self) -> None:
+        self.work.cancel()
+
+
+class JobRegistry(QObject):
+    """The running jobs of the window (see the module doc). GUI thread only."""
+
+    changed = Signal()  # a job started or ended
+    notice = Signal(str)  # heavy work started while other heavy work runs
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.clock = clock
+        self._running: dict[int, RunningWork] = {}
+
+    def track(self, work: QObject) -> None:
+        """Follow a Job or QueueSession: `runningChanged`, `progressed`, maybe `pausedChanged`."""
+        key = id(work)
+        work.runningChanged.connect(self._running_changed)
+        work.progressed.connect(self._progressed)
+        if hasattr(work, "pausedChanged"):
+            work.pausedChanged.connect(self._paused)
+        work.destroyed.connect(lambda *_: self._ended(key))
+
+    def running(self) -> list[RunningWork]:
+        """The running jobs, oldest first."""
+        return list(self._running.values())
+
+    def _running_changed(self, on: bool) -> None:
+        work = self.sender()
+        if work is None:
+            return
+        if not on:
+            self._ended(id(work))
+            return
+        entry = RunningWork(work, self.clock)
+        others = [w.title for w in self._running.values() if w.heavy]
+        self._running[id(work)] = entry
+        self.changed.emit()
+        if entry.heavy and others:
+            self.notice.emit(contention_notice(entry.title, others))
+
+    def _progressed(self, done: int, total: int, text: str) -> None:
+        entry = self._running.get(id(self.sender()))
+        if entry is not None:
+            entry.progressed(done, total, text)
+
+    def _paused(self, paused: bool) -> None:
+        entry = self._running.get(id(self.sender()))
+        if entry is not None:
+            (entry.meter.pause if paused else entry.meter.resume)()
+
+    def _ended(self, key: int) -> None:
+        if self._running.pop(key, None) is not None:
+            self.changed.emit()
+
+
+def contention_notice(started: str, running: list[str]) -> str:
+    cores = os.cpu_count() or 1
+    return (f"{started} started while {' and '.join(running)} "
+            f"{'runs' if len(running) == 1 else 'run'}: both will be slower, they share this "
+            f"computer's {cores} processor core{'s' if cores != 1 else ''}.")
+
+
+_registry: JobRegistry | None = None
+
+
+def job_registry() -> JobRegistry:
+    """The one registry every Job and QueueSession of the application reports to."""
+    global _registry
+    if _registry is None:
+        _registry = JobRegistry()
+    return _registry
 
 
 def wait_for_background_work(timeout_ms: int = 30_000) -> bool:

@@ -18,7 +18,9 @@ before its "finished").
 
 A subclass declares its signals and `SIGNALS = {kind: signal name}`; tuple payloads are
 spread over the signal's arguments. `finished` (the work's return value) and `failed` (one
-line for the user, `app.errors.describe_failure`'s) are posted by the thread itself.
+line for the user, `app.errors.describe_failure`'s) are posted by the thread itself. Like a
+Job, a session is listed in the jobs panel (`kit.job.job_registry()`) under its `title`, with
+the progress it `report`s.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, ClassVar
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from resnet_studio.app.errors import describe_failure
+from resnet_studio.qt.kit.job import job_registry
 from resnet_studio.qt.kit.priority import run_in_background_priority
 
 TICK_MS = 50
@@ -60,6 +63,7 @@ class QueueSession(QObject):
 
     failed = Signal(str)
     runningChanged = Signal(bool)
+    progressed = Signal(int, int, str)  # for the jobs panel: done, total, text
 
     SIGNALS: ClassVar[dict[str, str]] = {}
     BATCHED: ClassVar[tuple[str, ...]] = ("log",)
@@ -70,6 +74,9 @@ class QueueSession(QObject):
         self._thread: _SessionThread | None = None
         self._timer = QTimer(self, interval=TICK_MS)
         self._timer.timeout.connect(self._drain)
+        self.title = type(self).__name__  # the jobs panel's name for it; set before a start
+        self.heavy = True  # trains: other heavy work beside it slows both
+        job_registry().track(self)
 
     @property
     def target(self) -> Any:
@@ -94,6 +101,14 @@ class QueueSession(QObject):
         self._thread.stop_early = True
         if self.target is not None:
             self.target.stop()
+
+    def cancel(self) -> None:
+        """The jobs panel's Cancel: stop (what was trained is kept)."""
+        self.stop()
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        """Progress for the jobs panel (GUI thread)."""
+        self.progressed.emit(done, total, text)
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until the thread has ended and deliver what it left (window close, tests)."""

@@ -37,7 +37,7 @@ class Fig7View(QWidget):
         self.store_path = store_path
         self.experiment_id: str | None = None
         self.profiles: list[ResponseProfile] = []
-        self.job = Job(self)
+        self.job = Job(self, title="Depth Lab: measuring Fig. 7 responses", heavy=True)
         self.job.bind(succeeded=self._show, failed=self._say, progressed=self._progress,
                       finished=self._enable)
         self.measure_button = QPushButton("Measure Fig. 7")

@@ -30,6 +30,7 @@ from resnet_studio.core.experiments import (
 from resnet_studio.core.experiments.backends import ClusterOptions, cluster_missing
 from resnet_studio.qt.kit.palette import ERROR, muted_style
 from resnet_studio.qt.kit.settings import Settings
+from resnet_studio.qt.tabs.depth_lab.estimate_row import EstimateRow
 
 DATASETS = ("synthetic", "cifar10", "cifar100", "mnist", "fashionmnist")
 VARIANT_TIPS = {"plain": "no shortcuts (the paper's plain nets)",
@@ -70,6 +71,7 @@ class ExperimentForm(QWidget):
         self.preset_combo.setMinimumContentsLength(12)
         self.preset_note = QLabel(wordWrap=True, objectName="presetNote")
         self.preset_note.setStyleSheet(muted_style())
+        self.estimate_row = EstimateRow()  # the time measured on this machine, on request
 
         self.depth_boxes: dict[int, QCheckBox] = {}
         for d in STANDARD_DEPTHS:
@@ -114,6 +116,7 @@ class ExperimentForm(QWidget):
         form.setContentsMargins(0, 0, 4, 0)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for label, widget in (("Preset", self.preset_combo), ("", self.preset_note),
+                              ("", self.estimate_row),
                               ("Depths", depths),
                               ("Variants", _grid(list(self.variant_boxes.values()), 1)),
                               ("Seeds", self.seeds_spin), ("Steps", self.steps_spin),
@@ -229,6 +232,7 @@ class ExperimentForm(QWidget):
         settings.set_value("depthlab/ray_address", self.address_edit.text().strip())
 
     def restore(self, settings: Settings) -> None:
+        self.estimate_row.remember(settings)
         self.address_edit.setText(settings.text("depthlab/ray_address"))
         on_ray = settings.text("depthlab/run_on") == "ray"
         self.set_cluster(ClusterOptions(address=self.address_edit.text()) if on_ray else None)
@@ -287,10 +291,12 @@ class ExperimentForm(QWidget):
         except (ValueError, KeyError) as e:
             self._error = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
             self.grid_label.setText(f"<span style='color:{ERROR}'>{self._error}</span>")
+            self.estimate_row.show_for(None)
         else:
             self._error = None
             n, c = len(plan.cells), plan.config
             self.grid_label.setText(f"{n} run{'s' if n != 1 else ''} × {c.steps:,} steps on "
                                     f"{c.dataset}, batch {c.batch_size}, lr {c.lr:g} "
                                     f"({c.schedule})")
+            self.estimate_row.show_for(plan)
         self.changed.emit()

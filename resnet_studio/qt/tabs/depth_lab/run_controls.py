@@ -1,13 +1,18 @@
-"""Run / Cancel all, the experiment's progress bar and the one-line message under it."""
+"""Run / Cancel all, the experiment's progress bar, its elapsed time and time left (and each
+running run's, refreshed every second from `times_source`) and the one-line message under it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from resnet_studio.app.experiment_state import ExperimentProgress
 from resnet_studio.core.experiments import Experiment
-from resnet_studio.qt.kit.palette import message_style
+from resnet_studio.qt.kit.palette import message_style, muted_style
+
+TIMES_REFRESH_MS = 1000
 
 
 class RunControls(QWidget):
@@ -21,6 +26,12 @@ class RunControls(QWidget):
         self.progress = QProgressBar(textVisible=True)
         self.progress.setFormat("idle")
         self.progress.setValue(0)
+        self.times = QLabel("", wordWrap=True, objectName="depthTimes")
+        self.times.setStyleSheet(muted_style())
+        self.times.hide()
+        self.times_source: Callable[[], str] | None = None  # the session's ExperimentClock
+        self._times_timer = QTimer(self, interval=TIMES_REFRESH_MS)
+        self._times_timer.timeout.connect(self.refresh_times)
         self.message = QLabel("", wordWrap=True, objectName="depthMessage")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.hide()
@@ -31,6 +42,7 @@ class RunControls(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
+        layout.addWidget(self.times)
         layout.addWidget(self.message)
 
     def show_message(self, text: str, error: bool = False) -> None:
@@ -78,6 +90,15 @@ class RunControls(QWidget):
         self.progress.setFormat("could not run")
         self.show_message(message, error=True)
 
+    def refresh_times(self) -> None:
+        text = self.times_source() if self.times_source is not None else ""
+        self.times.setText(text)
+        self.times.setVisible(bool(text))
+
     def set_running(self, running: bool, can_run: bool) -> None:
         self.run_button.setEnabled(not running and can_run)
         self.cancel_all_button.setEnabled(running)
+        if running != self._times_timer.isActive():
+            (self._times_timer.start if running else self._times_timer.stop)()
+        if not running:
+            self.refresh_times()  # how long it took, or nothing for another experiment

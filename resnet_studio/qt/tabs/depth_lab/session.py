@@ -3,12 +3,15 @@ posts plain records on the session's thread and the GUI gets them at a UI tick. 
 stop all from the GUI thread at any time: the runner's controls are thread-safe. A run added
 while it runs goes through the store (`ExperimentStore.add_cell`); the runner picks it up. On a
 Ray cluster the runs train as Ray tasks (joined or started on the session's thread); what they
-report reaches this session the same way."""
+report reaches this session the same way. The session keeps the experiment's `ExperimentClock`
+(elapsed and time left of the experiment and of each run), fed before the tab hears a record,
+and reports its steps to the jobs panel."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 
+from resnet_studio.app.experiment_clock import ExperimentClock
 from resnet_studio.qt.kit.session import QueueSession
 
 
@@ -57,12 +60,37 @@ class ExperimentSession(QueueSession):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.experiment_id: str | None = None
+        self.times = ExperimentClock()
+        # connected before the tab's handlers: the clock knows a record when the tab asks
+        self.cellsChanged.connect(self._cells_changed)
+        self.runStarted.connect(lambda cell, *_: self.times.run_started(cell))
+        self.logged.connect(self._logged)
+        self.runFinished.connect(lambda cell, *_: self.times.run_finished(cell))
+        self.runningChanged.connect(lambda on: on or self.times.ended())
+
+    def _cells_changed(self, exp) -> None:
+        self.title = f"Depth Lab: {exp.name}"
+        self.times.cells_changed(exp)
+
+    def _logged(self, items: list) -> None:
+        self.times.logged(items)
+        steps = self.times.steps()
+        if steps is not None:
+            done, total = steps
+            runs_done, runs = self.times.experiment.progress
+            self.report(done, total, f"{runs_done} / {runs} runs")
+
+    def time_left(self) -> float | None:
+        """The jobs panel's time left: the experiment's, its runs' speeds told apart."""
+        return self.times.remaining()
 
     def start(self, experiment_id: str, *, store_path: str | None = None,
               concurrency: int | None = 1, cluster=None) -> None:
         """Run the experiment's missing cells (all of them for a new one), here or on the Ray
         cluster `cluster` (a ClusterOptions)."""
         self.experiment_id = experiment_id
+        self.title = "Depth Lab: experiment"
+        self.times.started()
 
         def build(post):
             from resnet_studio.core.experiments import ExperimentRunner, ExperimentStore

@@ -76,6 +76,7 @@ class DepthLabTab(TabWidget):
                           runFinished=self._run_finished, dataProgress=self.controls.show_data,
                           finished=self._finished, failed=self._failed,
                           runningChanged=self._running_changed)
+        self.controls.times_source = self._times_text
         self.form.restore(self.context.settings)
         self.refresh_experiments()
 
@@ -117,6 +118,7 @@ class DepthLabTab(TabWidget):
         self._redraw()
         self.controls.show_busy("preparing data…")
         cluster = self.form.cluster()
+        self.session.times.estimate = self.form.estimate_row.estimate  # pending runs' time
         self.session.start(exp.id, store_path=self.store_path,
                            concurrency=self.form.concurrency(), cluster=cluster)
         self.refresh_experiments()
@@ -214,6 +216,11 @@ class DepthLabTab(TabWidget):
         if progress is not None:
             self.controls.show_progress(progress)
 
+    def _times_text(self) -> str:
+        """The running (or last run) experiment's times, if it is the one shown."""
+        shown, timed = self.state.experiment, self.session.times.experiment
+        return self.session.times.describe() if shown and timed and shown.id == timed.id else ""
+
     def _update_buttons(self) -> None:
         running = self.session.is_running()
         exp = self.state.experiment
@@ -284,6 +291,7 @@ class DepthLabTab(TabWidget):
     def shutdown(self, timeout_ms: int = 120_000) -> bool:
         """Stop cleanly (the running net writes a checkpoint) and wait (window close)."""
         self.cancel_all()
+        self.form.estimate_row.job.cancel()
         done = self.session.wait(timeout_ms)
         if done:
             self.state.close()

@@ -1,6 +1,7 @@
 """At initialisation: one forward + backward of a residual net and its plain twin (the same
 weights, the same batch), with a verdict card for each, the three depth plots and what they
-mean. Measured again off the GUI thread whenever a control changes; results are cached by
+mean. Nothing is measured merely because the tab was opened: the first measurement starts on
+Measure, and after it, off the GUI thread, whenever a control changes; results are cached by
 request, so going back to a depth is instant. The shortcut-strength slider (α) measures a
 residual net through an `AlphaDial`: the model and batch are kept, so a new α costs one
 forward + backward and only α changes between two curves.
@@ -17,7 +18,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from resnet_studio.app.gradients import (
     IMAGENET_BATCH,
@@ -49,6 +58,9 @@ BN_NOTES = {
            "and grow with depth while the plain net's shrink -- and every weight gradient "
            "carries that scale (He et al.'s Fig. 7 regime).",
 }
+NOT_MEASURED = ("Press Measure: one forward + backward pass of the chosen net and its plain twin "
+                "at initialisation (a few seconds of the processor). After that, changing a "
+                "setting measures again.")
 FIG7_HINT = ("With BatchNorm in batch-statistics mode every branch response has std ≈ 1 at "
              "initialisation by construction: switch BatchNorm off to see the Fig. 7 contrast.")
 
@@ -71,7 +83,11 @@ class InitView(GradientsView):
         self.busy_bar.hide()
         self.busy_label = QLabel()
         self.busy_label.setStyleSheet(muted_style())
+        self.measure_button = QPushButton("Measure", toolTip="Measure the chosen net and its "
+                                                             "plain twin at initialisation")
+        self.measure_button.clicked.connect(self.measure)
         row = QHBoxLayout()
+        row.addWidget(self.measure_button)
         row.addWidget(QLabel("Batch:"))
         row.addWidget(self.batch_spin)
         row.addSpacing(12)
@@ -98,9 +114,7 @@ class InitView(GradientsView):
         cards.addWidget(self.plain_card, 1)
         self.compare_label = QLabel(wordWrap=True)
         self.message = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
-        self.message.setText(f"<span style='color:{MUTED}'>One forward + backward pass at "
-                             "initialisation; the measurement starts when this tab is "
-                             "shown.</span>")
+        self.message.setText(f"<span style='color:{MUTED}'>{NOT_MEASURED}</span>")
         self.depth_plots = self.figure = DepthPlots()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 6, 4, 4)
@@ -116,7 +130,8 @@ class InitView(GradientsView):
         self._wanted: InitRequest | None = None  # the newest request asked for
         self._submitted: InitRequest | None = None  # the newest request handed to the job
         self._dial: AlphaDial | None = None  # the residual net measured at any α
-        self.job = LatestJob(self)
+        self._asked = False  # Measure was pressed: from then on a changed control measures
+        self.job = LatestJob(self, heavy=True)
         self.job.succeeded.connect(self._measured)
         self.job.failed.connect(self._failed)
         self.job.runningChanged.connect(self._running)
@@ -155,8 +170,14 @@ class InitView(GradientsView):
         self.schedule()
 
     # -- measuring -----------------------------------------------------------------------------
+    def measure(self) -> None:
+        """Measure now, and again whenever a control changes from now on."""
+        self._asked = True
+        self.recompute()
+
     def schedule(self) -> None:
-        self._debounce.start()
+        if self._asked:
+            self._debounce.start()
 
     def stop(self) -> None:
         self._debounce.stop()
@@ -167,9 +188,9 @@ class InitView(GradientsView):
         self.schedule()
 
     def recompute(self) -> None:
-        """Measure the chosen model now (or show the cached result)."""
+        """Measure the chosen model now (or show the cached result), once Measure was pressed."""
         self._debounce.stop()
-        if not self.isVisible():
+        if not self._asked or not self.isVisible():
             return  # measured when the view is shown
         request = self.request()
         if request is None or request == self._shown:
@@ -186,6 +207,8 @@ class InitView(GradientsView):
                                 f"{request.batch_size}…")
         if not request.spec.plain and (self._dial is None or not self._dial.answers(request)):
             self._dial = AlphaDial(request)  # this net at any α: built once, in the worker
+        self.job.title = f"Gradients: measuring {title_of(request.spec.name, request)} at " \
+                         "initialisation"
         self.job.start(measure_with_dial, request, dial=self._dial)
 
     def _running(self, on: bool) -> None:

@@ -195,7 +195,7 @@ class LesionView(GradientsView):
         layout.addWidget(self.message)
         layout.addWidget(self.bars, 1)
 
-        self.job = Job(self)
+        self.job = Job(self, title="Gradients: lesion study", heavy=True)
         self.job.progressed.connect(self._progress)
         self.job.succeeded.connect(self._done)
         self.job.failed.connect(self._failed)

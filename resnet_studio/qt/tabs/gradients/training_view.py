@@ -80,9 +80,9 @@ class TrainingView(GradientsView):
         layout.addWidget(self.message)
         layout.addWidget(split, 1)
 
-        self.list_job = Job(self)
+        self.list_job = Job(self, title="Gradients: listing stored runs")
         self.list_job.succeeded.connect(self._listed)
-        self.load_job = LatestJob(self)
+        self.load_job = LatestJob(self, title="Gradients: reading stored gradient norms")
         self.load_job.succeeded.connect(self._loaded)
         self.jobs = (self.list_job, self.load_job)
         self._wanted: tuple[str, str | None] | None = None  # runs to show once listed

@@ -75,12 +75,24 @@ class TrainingSession(QueueSession):
     dataProgress = Signal(int, int, str)
     finished = Signal(object)  # TrainResult
     noticed = Signal(str)  # about the run store: a damaged one was moved aside (names the backup)
+    pausedChanged = Signal(bool)  # for the jobs panel: a paused run's time left stands still
 
     SIGNALS = {"started": "started", "log": "logged", "eval": "evaluated",
                "checkpoint": "checkpointed", "status": "statusChanged", "data": "dataProgress",
                "finished": "finished", "notice": "noticed"}
 
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.logged.connect(self._report_steps)
+
+    def _report_steps(self, logs: list) -> None:
+        if logs:
+            last = logs[-1]
+            self.report(last.step, last.total_steps, f"step {last.step:,} / {last.total_steps:,}")
+
     def start(self, request: TrainRequest) -> None:
+        self.title = _title(request)
+
         def build(post):
             from resnet_studio.app.training import TrainingRun
 
@@ -94,6 +106,7 @@ class TrainingSession(QueueSession):
     def start_processes(self, request: TrainRequest, launch: LaunchSettings) -> None:
         """`launch.nproc` processes through torchrun, followed in the run store (no pause)."""
         listener: list[_PostingListener] = []  # made on the thread, with its post
+        self.title = f"{_title(request)} on {launch.nproc} processes"
 
         def build(post):
             from resnet_studio.app.followed_training import FollowedTraining
@@ -112,7 +125,21 @@ class TrainingSession(QueueSession):
     def pause(self) -> None:
         if self.trainer is not None:
             self.trainer.pause()
+            self.pausedChanged.emit(True)
 
     def resume(self) -> None:
         if self.trainer is not None:
             self.trainer.resume()
+            self.pausedChanged.emit(False)
+
+    def cancel(self) -> None:
+        """The jobs panel's Cancel: as the tab's Stop (a paused run wakes up to stop)."""
+        self.resume()
+        self.stop()
+
+
+def _title(request: TrainRequest) -> str:
+    if request.spec is None or request.config is None:
+        return f"Train: resuming {request.name or request.resume_from}"
+    return (f"Train: {request.spec.name} on {request.config.dataset}, "
+            f"{request.config.steps:,} steps")
