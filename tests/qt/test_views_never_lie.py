@@ -70,7 +70,7 @@ def test_gradient_plots_are_greyed_while_a_new_model_is_measured(qtbot, tmp_path
     tab.picker.choose_current()
     tab.resize(1000, 700)
     tab.show()
-    view.recompute()
+    view.measure()
     assert view.stale is not None and view.stale.is_shown()  # at init: measuring, greyed
     assert view.stale.label_text() == "measuring…"
     qtbot.waitUntil(lambda: tab.state.report is not None, timeout=60_000)

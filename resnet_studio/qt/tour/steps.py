@@ -48,7 +48,7 @@ def setup_gradients(window, image: Path | None) -> str:
     tab.sections.setCurrentIndex(INIT_PAGE)
     combo = tab.picker.model_combo
     combo.setCurrentIndex(combo.findData(56))
-    tab.init_view.recompute()
+    tab.init_view.measure()  # the step asks for the measurement: it is what it shows
     return ""
 
 
