@@ -17,6 +17,8 @@ from PySide6.QtGui import QImage
 
 from resnet_studio.core.common.files import write_bytes_atomic
 
+# What a user presses first in a tab that measures only on request, so its shot shows a result
+SHOWCASE = {"gradients": lambda tab: tab.init_view.measure()}
 TAB_WAIT_MS = 45_000  # a tab still busy after this is shot as it is (its progress shown)
 SETTLE_MS = 600  # the graph lays out, plots paint
 GIVE_UP_MS = 600_000  # never hang a script
@@ -120,7 +122,9 @@ class ScreenshotRunner(QObject):
         shot = self.shots[0]
         self.window.resize(*shot.size)
         if shot.tab:
-            self.window.show_tab(shot.tab)
+            tab = self.window.show_tab(shot.tab)
+            if shot.tab in SHOWCASE:
+                SHOWCASE[shot.tab](tab)
         self._deadline.start()
         QTimer.singleShot(SETTLE_MS, self._poll.start)  # a tab starts its work when shown
 
