@@ -5,7 +5,16 @@ a local Ray for the sweep (its start-up and shut-down included: the user waits f
 wall time of the same sweep run in process (the default backend, one run at a time). The sweep
 is the quick demo cut to 50 steps: plain and residual nets of depth 20 and 56, 4 runs of 50
 steps on the built-in synthetic set. Both are handed the same preloaded dataset. On Ray the
-runs take 1 CPU each, so on a 2-core machine two train at once. Goal: below 1.3.
+runs take 1 CPU each, so on a 2-core machine two train at once, the deepest first (the two
+56-layer nets, then the two 20-layer ones: neither core idles at the end). Goal: below 1.3.
+
+Where the Ray side's extra seconds go: the local Ray's start-up (about 3.6 s on the quiet
+2-core machine: GCS, raylet, API server, monitors and agents, some 5 CPU-seconds of Python
+start-ups), then each fresh worker imports ray, torch (with the dataset's tensors) and, at its
+first optimizer, torch._dynamo before its first step (both workers at once), and the shut-down
+(1-2 s with the cores busy). Before the runs went deepest first, the plan's order (plain-20,
+plain-56, ResNet-20, ResNet-56) also left ResNet-56 training alone at the end for about one
+20-layer run: 1.372 then (warm 1.227).
 
 A second line, ray_sweep_overhead_ratio_warm, is the same ratio with a Ray already running
 (a cluster joined with `--address auto`): no start-up, but each worker still imports torch.

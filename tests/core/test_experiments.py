@@ -300,6 +300,20 @@ def test_concurrent_runs_match_sequential_ones(store):
         assert [v for _, v in ma] == pytest.approx([v for _, v in mb], rel=1e-4)
 
 
+def test_runs_at_once_start_with_the_deepest_so_the_sweep_does_not_end_on_a_long_one(store):
+    cells = grid_cells((8, 14), ("plain", "residual"), (0,))  # plain-8, plain-14, ResNet-8, -14
+    rec = Recorder()
+    final = ExperimentRunner(store, store.create("lpt", cells, tiny_config()).id, listener=rec,
+                             concurrency=2).run()
+    assert final.status == "finished"
+    assert {i for i, _ in rec.started[:2]} == {1, 3}  # both 14-layer nets first, then the 8s
+    assert sorted(i for i, _ in rec.started) == [0, 1, 2, 3]
+    one_at_a_time = Recorder()
+    ExperimentRunner(store, store.create("seq", cells, tiny_config()).id,
+                     listener=one_at_a_time).run()
+    assert [i for i, _ in one_at_a_time.started] == [0, 1, 2, 3]  # alone: the plan's order
+
+
 def test_a_run_that_cannot_start_leaves_the_experiment_incomplete(store):
     exp = store.create("bad", [(8, "plain", 0)], tiny_config(dataset="synthetic:size=8,"
                                                              "train=16,val=8", batch_size=32))

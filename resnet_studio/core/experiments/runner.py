@@ -200,8 +200,10 @@ class ExperimentRunner:
         with self._lock:
             if self._stop:
                 return None
-            exp = self.store.get(self.experiment_id)
-            for c in exp.cells:
+            cells = self.store.get(self.experiment_id).cells
+            if self._slots > 1:  # the deepest first, so that no long run trains alone at the end
+                cells = sorted(cells, key=lambda c: -c.depth)
+            for c in cells:
                 # failed runs of this session are not retried in a loop; a new run() retries
                 if c.index in self._claimed or c.done:
                     continue
