@@ -142,7 +142,7 @@ class CompareView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.splitter, 1)
 
-        self.job = LatestJob(self)
+        self.job = LatestJob(self, title="Architecture: comparing two models")
         self.job.bind(succeeded=self.set_comparison, failed=self._failed)
         self.export_button.setEnabled(False)
 

@@ -68,7 +68,7 @@ class AttributionsTab(TabWidget):
     def __init__(self, context: TabContext | None = None, parent: QWidget | None = None):
         super().__init__(context, parent)
         self.state = AttributionsState()
-        self.job = Job(self)
+        self.job = Job(self, title="Attributions: computing maps", heavy=True)
         self.choices_job = LatestJob(self)
         self.inputs = InputsBox()
         self.form = AttributionForm()

@@ -43,7 +43,9 @@ class ImagesWork(QObject):
         super().__init__(parent)
         self.state, self.models = state, models
         self.batch_size, self.topk, self.max_side = 32, 5, DECODE_MAX_SIDE
-        self.source_job, self.loader, self.classifier = LatestJob(self), Job(self), Job(self)
+        self.source_job = LatestJob(self, title="Images: loading the model")
+        self.loader = Job(self, title="Images: opening images")
+        self.classifier = Job(self, title="Images: classifying", heavy=True)
         self.source_job.succeeded.connect(self._source_ready)
         self.source_job.failed.connect(self._source_failed)
         self.source_job.cancelled.connect(self._source_cancelled)

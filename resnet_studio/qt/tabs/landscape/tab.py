@@ -56,7 +56,7 @@ class LandscapeTab(TabWidget):
         self.figure = LandscapeFigure()
         self.landscapes: list = [None, None]
         self.result: LandscapeResult | None = None
-        self.job = Job(self)
+        self.job = Job(self, title="Landscape: computing loss slices", heavy=True)
         self.job.bind(progressed=self._progressed, succeeded=self._done,
                       failed=lambda line: self._say(line, error=True),
                       cancelled=lambda: self._say("Cancelled."),
