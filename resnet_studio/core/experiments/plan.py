@@ -192,8 +192,8 @@ class ExperimentPreset:
 
 # The offline demo, He et al. 2015 Fig. 6 in minutes: the built-in synthetic glyphs, 5 classes
 # drawn cleanly (`easy=1`: 16x16, no clutter), batch 64, 400 steps, four nets in about 3¾
-# minutes on a 2-core CPU (500 steps took 271 s; 400 steps at the same batch, with one
-# validation fewer, scale that to about 220 s). Pinned here rather than taken from the Train
+# minutes on a 2-core CPU (500 steps took 271 s; back to back, 400 steps took 160 s where 500
+# took 200 s: 0.80 x 271 = 216 s). Pinned here rather than taken from the Train
 # tab's quick_cpu preset, so that tuning that one never silently changes the demonstration (or
 # the shipped trained nets, app.trained_nets, which are this preset's). The paper's shape needs
 # plain-56 to learn, only slower than plain-20, while plain-20 and both ResNets end near 0%.
