@@ -53,9 +53,8 @@ def test_plain56s_surface_is_rougher_than_resnet56s():
     nets). The measure was fixed before these nets' surfaces were computed: roughness = mean
     |discrete Laplacian of log loss| over the interior points of an 11×11 slice (span 1, 2
     training batches, direction seed 0), in grid units - larger for plain-56, by a margin
-    stated in the assertion. Measured: on the nets of the 500-step preset ResNet-56 1.223,
-    plain-56 1.578 (+29%); on today's 400-step nets 1.398 and 1.593 (+14%). The share of
-    non-convex points (not asserted) separates them more: 0.44 and 0.86."""
+    stated in the assertion. Measured: ResNet-56 1.223, plain-56 1.578 (+29%); on the nets of
+    a 400-step preset tried instead, 1.398 and 1.593 (+14%; non-convex share 0.44, 0.86)."""
     request = LandscapeRequest(("shipped:resnet56", "shipped:plain56"), ROUGHNESS)
     residual, plain = (ls.roughness()["mean_abs_laplacian_log"]
                        for ls in compute_landscapes(request).landscapes)

@@ -1,5 +1,5 @@
 """The shipped trained nets (the quick Depth Lab demo's four nets, seed 0) and He et al. 2015
-Fig. 7 measured on them: the residual nets respond less than the plain nets."""
+Fig. 7 measured on them: ResNet-56 responds less than plain-56 and than ResNet-20."""
 
 import json
 from dataclasses import replace
@@ -41,14 +41,15 @@ def test_the_shipped_nets_classify_the_built_in_validation_images(data):
     assert acc["plain20"] > 0.9 and acc["plain56"] > 0.85
 
 
-def test_fig7_residual_nets_respond_less_than_plain_nets_of_the_same_depth():
+def test_fig7_resnet56_responds_less_than_plain56_and_resnet20():
     p = {prof.label: prof for prof in shipped_responses()}
     assert len(p["plain-56"].stds) == len(p["ResNet-56"].stds) == 55  # stem + 2 per block
-    # after 400 steps the BN scales have barely left 1, so the margins are small (every layer:
-    # plain-20 0.985, ResNet-20 0.977, plain-56 1.026, ResNet-56 0.988; the blocks' last layers:
-    # 0.990, 0.977, 1.010, 0.987). The paper's other reading, ResNet-56 below ResNet-20, does
-    # not hold on these nets (0.988 vs 0.977; core.experiments.plan's note on the preset).
+    # after 500 steps the BN scales have barely left 1, so the margins are small (every layer:
+    # plain-20 0.982, ResNet-20 0.984, plain-56 1.021, ResNet-56 0.978; the blocks' last layers:
+    # 0.985, 0.985, 1.004, 0.976). ResNet-56 responds less than plain-56 and than ResNet-20, as
+    # in the paper; at depth 20 the plain and residual nets are level (not shown yet).
     for mean in (lambda prof: prof.mean, lambda prof: prof.branch_mean):
-        assert mean(p["ResNet-20"]) < mean(p["plain-20"]) - 0.005
         assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.02
+        assert mean(p["ResNet-56"]) < mean(p["ResNet-20"]) - 0.005
+        assert abs(mean(p["ResNet-20"]) - mean(p["plain-20"])) < 0.005
     assert list(p["ResNet-56"].ranked) == sorted(p["ResNet-56"].stds, reverse=True)
