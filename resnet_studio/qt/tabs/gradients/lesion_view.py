@@ -64,7 +64,10 @@ class LesionForm(QWidget):
         self.task_combo = QComboBox()
         for key, task in TASKS.items():
             self.task_combo.addItem(task.text, key)
-        self.task_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # a long task text must not widen the whole Gradients tab past a 1280 px window
+        self.task_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.task_combo.setMinimumContentsLength(18)
         self.until_check = QCheckBox("until well above chance", checked=True,
                                      toolTip="Train in rounds until the residual net is well "
                                              "above chance (its twin as many steps)")
@@ -79,10 +82,12 @@ class LesionForm(QWidget):
         for w in (QLabel("Train on:"), self.task_combo, self.until_check, QLabel("Steps:"),
                   self.steps_spin):
             row.addWidget(w)
-        layout = QHBoxLayout(self)
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("Lesion:"))
+        chooser.addWidget(self.model_combo, 1)
+        layout = QVBoxLayout(self)  # the training settings on their own line: narrow windows
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Lesion:"))
-        layout.addWidget(self.model_combo, 1)
+        layout.addLayout(chooser)
         layout.addWidget(self.training)
         self.user_chose = False  # then a new list of trained nets keeps the choice
         self.model_combo.activated.connect(lambda _i: setattr(self, "user_chose", True))
