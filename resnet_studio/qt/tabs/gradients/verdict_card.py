@@ -25,7 +25,7 @@ class VerdictCard(QFrame):
         self.setObjectName("verdictCard")
         self.setStyleSheet(f"#verdictCard {{ border-left: 5px solid {colour}; "
                            f"background: {CARD}; border-radius: 3px; }}")
-        self.title = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)  # 1280 px: two cards side by side
+        self.title = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)  # 2 cards fit 1280 px
         self.verdict = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.detail = QLabel(wordWrap=True)
