@@ -17,8 +17,16 @@ from PySide6.QtGui import QImage
 
 from resnet_studio.core.common.files import write_bytes_atomic
 
+
 # What a user presses first in a tab that measures only on request, so its shot shows a result
-SHOWCASE = {"gradients": lambda tab: tab.init_view.measure()}
+def _landscape_showcase(tab) -> None:
+    tab.form.set_value({"grid": 11, "batches": 2})  # seconds, not the default's minute
+    tab.compute()
+
+
+SHOWCASE = {"gradients": lambda tab: tab.init_view.measure(),
+            "attributions": lambda tab: tab.run(),
+            "landscape": _landscape_showcase}
 TAB_WAIT_MS = 45_000  # a tab still busy after this is shot as it is (its progress shown)
 SETTLE_MS = 600  # the graph lays out, plots paint
 GIVE_UP_MS = 600_000  # never hang a script
