@@ -18,6 +18,7 @@ reads it back instead of computing. Importing this module does not import torch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -210,14 +211,22 @@ def _stored_path(ref: str, settings: LandscapeSettings, store_path: str | None) 
         from resnet_studio.core.common.paths import data_dir
 
         name = ref[len(SHIPPED):]
-        # keyed by the file's content: regenerated nets are new weights
-        digest = hashlib.sha256(shipped_info(name).path.read_bytes()).hexdigest()[:16]
+        path = shipped_info(name).path
+        stat = path.stat()  # keyed by the file's content: regenerated nets are new weights
+        digest = _file_digest(str(path), stat.st_mtime_ns, stat.st_size)
         return data_dir() / "landscapes" / f"shipped-{name}-{settings.key(digest)}.npz"
     from resnet_studio.core.training.checkpoint import read_checkpoint_meta
 
     sidecar = find_run_checkpoint(ref, store_path)
     meta = read_checkpoint_meta(sidecar)
     return sidecar.parent / f"landscape-{settings.key(meta['weights'])}.npz"
+
+
+@functools.lru_cache(maxsize=16)
+def _file_digest(path: str, _mtime_ns: int, _size: int) -> str:
+    """The file's content hash, read once per version of the file (the tab asks on every
+    change of its form)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,9 @@ def test_an_experiment_runs_live_on_a_local_ray(qtbot, tab):
         exp_id = tab.run_experiment()
     assert status.args == [f"Depth Lab: running {tab.state.experiment.name} on Ray (a local "
                            "Ray started for this sweep; 1 CPU per run)"]
-    qtbot.waitUntil(lambda: not tab.is_running(), timeout=120_000)
+    # the thread ends a moment before its last (queued) report updates the state
+    qtbot.waitUntil(lambda: not tab.is_running() and tab.state.experiment.status != "running",
+                    timeout=120_000)
     assert tab.state.experiment.status == "finished", tab.controls.message.text()
     live_curves = tab.view.plots.curve_data()
     assert live_curves[("plain", 8)]["train_y"] and live_curves[("residual", 8)]["test_y"]
