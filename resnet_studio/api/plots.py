@@ -79,7 +79,7 @@ def sweep_figure(s: Sweep):
         color = colors.setdefault(row.model, f"C{len(colors) % 10}")
         label = row.model if row.seed == min(r.seed for r in s.report.runs
                                              if r.model == row.model) else None
-        ax.plot(series.steps, [100 * e for e in series.train_error], "--", color=color,
+        ax.plot(series.steps, [100 * e for e in series.error], "--", color=color,
                 linewidth=1)
         ax.plot(series.val_steps, [100 * e for e in series.val_error], "-", color=color,
                 linewidth=2.2, label=label)

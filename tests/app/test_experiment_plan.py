@@ -119,7 +119,7 @@ def _results():
         cells.append(Cell(index=i, depth=d, variant=v, seed=0, run_id=f"r{i}",
                           status="finished", seconds=75.0, total_steps=100))
         steps = list(range(10, 101, 10))
-        series[i] = RunSeries(steps=steps, train_error=[e] * 10, train_loss=[1.0] * 10,
+        series[i] = RunSeries(steps=steps, error=[e] * 10, loss=[1.0] * 10,
                               val_steps=[100], val_error=[e + 0.05])
     exp = Experiment(id="exp-x", name="x", config=TrainConfig(steps=100), cells=tuple(cells),
                      status="finished", created=0, updated=0)

@@ -43,7 +43,7 @@ class Feed(ExperimentListener):
 
     def on_run_end(self, cell, result, message):
         s = self.state.series[cell.index]
-        self.live[cell.index] = (list(s.steps), list(s.train_error), list(s.val_error))
+        self.live[cell.index] = (list(s.steps), list(s.error), list(s.val_error))
         self.state.run_finished(cell)
 
 
@@ -68,7 +68,7 @@ def test_live_records_show_what_the_store_shows_afterwards(state):
     assert sorted(feed.live) == [0, 1]
     for index, (steps, train, val) in feed.live.items():
         assert steps == stored[index].steps == list(range(1, 13))
-        assert train == pytest.approx(stored[index].train_error)
+        assert train == pytest.approx(stored[index].error)
         assert val == pytest.approx(stored[index].val_error) and len(val) == 4
 
     other = ExperimentState(state.store_path)

@@ -130,8 +130,8 @@ def test_store_round_trip(store):
 
 def _series(errors, total=100, val=0.5):
     steps = list(range(10, total + 1, 10))
-    return RunSeries(steps=steps, train_error=[errors] * len(steps),
-                     train_loss=[1.0] * len(steps), val_steps=[total], val_error=[val])
+    return RunSeries(steps=steps, error=[errors] * len(steps),
+                     loss=[1.0] * len(steps), val_steps=[total], val_error=[val])
 
 
 def test_results_table_and_degradation_readout():

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from resnet_studio.core.common.curves import smooth
 from resnet_studio.core.experiments.plan import VARIANT_LABELS, Experiment, make_spec, model_label
 from resnet_studio.core.training.callbacks import EvalResult, TrainLog
+from resnet_studio.core.training.curves import RunCurves
 
 # He et al. 2015, Table 6: CIFAR-10 test error (%) of the option-A ResNets. Plain nets: none.
 TABLE6 = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
@@ -25,39 +26,19 @@ DEGRADATION_TOLERANCE = 1.0
 
 
 @dataclass
-class RunSeries:
-    """The numbers of one run as they arrive or as the store holds them (errors as fractions)."""
-
-    steps: list[int] = field(default_factory=list)
-    train_error: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_steps: list[int] = field(default_factory=list)
-    val_error: list[float] = field(default_factory=list)
-
-    @classmethod
-    def from_metrics(cls, metrics: dict[str, list[tuple[int, float]]]) -> RunSeries:
-        s = cls()
-        err = metrics.get("train/error", [])
-        s.steps = [int(k) for k, _ in err]
-        s.train_error = [float(v) for _, v in err]
-        s.train_loss = [float(v) for _, v in metrics.get("train/loss", [])]
-        val = metrics.get("val/error", [])
-        s.val_steps = [int(k) for k, _ in val]
-        s.val_error = [float(v) for _, v in val]
-        return s
+class RunSeries(RunCurves):
+    """The curves of one run as they arrive or as the store holds them (errors as fractions),
+    with the final numbers the results table takes."""
 
     def add_log(self, log: TrainLog) -> None:
         if self.steps and log.step <= self.steps[-1]:
             return  # already there (a resumed run's history came from the store)
-        self.steps.append(log.step)
-        self.train_error.append(log.error)
-        self.train_loss.append(log.loss)
+        self.add_logs([log])
 
     def add_eval(self, result: EvalResult) -> None:
         if self.val_steps and result.step <= self.val_steps[-1]:
             return
-        self.val_steps.append(result.step)
-        self.val_error.append(result.error)
+        super().add_eval(result)
 
     def final_train_error(self, total_steps: int) -> float | None:
         """Mean logged training error over the last FINAL_FRACTION of the run."""
@@ -67,8 +48,8 @@ class RunSeries:
         if last < total_steps:  # an unfinished run: no final number yet
             return None
         start = total_steps - max(1, int(round(FINAL_FRACTION * total_steps)))
-        vals = [e for s, e in zip(self.steps, self.train_error) if s > start and math.isfinite(e)]
-        return sum(vals) / len(vals) if vals else self.train_error[-1]
+        vals = [e for s, e in zip(self.steps, self.error) if s > start and math.isfinite(e)]
+        return sum(vals) / len(vals) if vals else self.error[-1]
 
     def final_val_error(self, total_steps: int) -> float | None:
         if not self.val_steps or self.val_steps[-1] < total_steps:
@@ -204,8 +185,7 @@ class ExperimentResults:
                 if c.variant == variant and c.depth == depth and c.index in self.series]
         pairs = []
         for r in runs:
-            steps, vals = (r.steps, r.train_error) if which == "train" else (r.val_steps,
-                                                                            r.val_error)
+            steps, vals = (r.steps, r.error) if which == "train" else (r.val_steps, r.val_error)
             vals = [100 * v for v in vals]
             if smoothing and vals:
                 vals = smooth(vals, smoothing)
