@@ -138,13 +138,19 @@ def regenerate(folder: Path = SAMPLES_DIR) -> list[Path]:
     return written
 
 
+def asset_arguments(argv: list[str] | None, module: str, doc: str, regenerate_help: str,
+                    out: Path) -> argparse.Namespace:
+    """The command line of a module that ships generated assets (the samples, the trained
+    nets): `--regenerate` them into `--out`."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n\n")[0])
+    parser.add_argument("--regenerate", action="store_true", help=regenerate_help)
+    parser.add_argument("--out", type=Path, default=out, help="where to write them")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resnet_studio.app.samples",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--regenerate", action="store_true",
-                        help="draw the sample images again from the built-in data")
-    parser.add_argument("--out", type=Path, default=SAMPLES_DIR, help="where to write them")
-    args = parser.parse_args(argv)
+    args = asset_arguments(argv, "resnet_studio.app.samples", __doc__,
+                           "draw the sample images again from the built-in data", SAMPLES_DIR)
     paths = regenerate(args.out) if args.regenerate else sample_paths(args.out)
     for p in paths:
         print(f"{sample_class(p):<10} {p}")

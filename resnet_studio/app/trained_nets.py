@@ -12,7 +12,6 @@ Regenerate them (about the quick demo's time) with
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 from torch import nn
 
+from resnet_studio.app.samples import asset_arguments
 from resnet_studio.core.common import files
 from resnet_studio.core.common.progress import Progress
 from resnet_studio.core.data import ImageData, load_dataset
@@ -138,12 +138,8 @@ def regenerate(out_dir: Path = TRAINED_DIR, progress: Progress | None = None) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resnet_studio.app.trained_nets",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--regenerate", action="store_true",
-                        help="train the quick preset's four nets again and overwrite the files")
-    parser.add_argument("--out", type=Path, default=TRAINED_DIR, help="where to write them")
-    args = parser.parse_args(argv)
+    args = asset_arguments(argv, "resnet_studio.app.trained_nets", __doc__, "train the quick "
+                           "preset's four nets again and overwrite the files", TRAINED_DIR)
     if not args.regenerate:
         for name in NETS:
             info = shipped_info(name)
