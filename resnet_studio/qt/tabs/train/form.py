@@ -143,10 +143,7 @@ class TrainForm(QWidget):
         form.addRow(self.error)
 
         self._base = PRESETS["quick_cpu"]
-        for w in (self.steps, self.batch_size, self.warmup, self.seed, self.eval_every,
-                  self.checkpoint_every, self.threads):
-            w.valueChanged.connect(self._edited)
-        for w in (self.lr, self.momentum, self.weight_decay):
+        for w in self._numbers().values():
             w.valueChanged.connect(self._edited)
         for w in (self.optimizer, self.schedule, self.device, self.amp, self.channels_last):
             w.currentIndexChanged.connect(self._edited)
@@ -161,23 +158,15 @@ class TrainForm(QWidget):
         try:
             self._base = config
             self.dataset.setCurrentText(config.dataset)
-            self.steps.setValue(config.steps)
-            self.batch_size.setValue(config.batch_size)
+            for name, box in self._numbers().items():
+                box.setValue(getattr(config, name))
             self.optimizer.setCurrentText(config.optimizer)
-            self.lr.setValue(config.lr)
-            self.momentum.setValue(config.momentum)
             self.nesterov.setChecked(config.nesterov)
-            self.weight_decay.setValue(config.weight_decay)
             self.schedule.setCurrentText(config.schedule)
-            self.warmup.setValue(config.warmup_steps)
-            self.seed.setValue(config.seed)
             self.device.setCurrentText(config.device)
             self.amp.setCurrentIndex(self.amp.findData(config.amp))
             self.channels_last.setCurrentIndex(self.channels_last.findData(config.channels_last))
-            self.threads.setValue(config.threads)
             self.compile.setChecked(config.compile)
-            self.eval_every.setValue(config.eval_every)
-            self.checkpoint_every.setValue(config.checkpoint_every)
         finally:
             self._filling = False
         self._sync_preset()
@@ -185,20 +174,24 @@ class TrainForm(QWidget):
 
     def value(self) -> TrainConfig:
         return replace(
-            self._base, dataset=self.dataset.currentText().strip(), steps=self.steps.value(),
-            batch_size=self.batch_size.value(), optimizer=self.optimizer.currentText(),
-            lr=self.lr.value(), momentum=self.momentum.value(),
-            nesterov=self.nesterov.isChecked(), weight_decay=self.weight_decay.value(),
-            schedule=self.schedule.currentText(), warmup_steps=self.warmup.value(),
-            seed=self.seed.value(), device=self.device.currentText(), amp=self.amp.currentData(),
-            channels_last=self.channels_last.currentData(), threads=self.threads.value(),
+            self._base, dataset=self.dataset.currentText().strip(),
+            optimizer=self.optimizer.currentText(), nesterov=self.nesterov.isChecked(),
+            schedule=self.schedule.currentText(), device=self.device.currentText(),
+            amp=self.amp.currentData(), channels_last=self.channels_last.currentData(),
             compile=self.compile.isChecked(),
-            eval_every=self.eval_every.value(), checkpoint_every=self.checkpoint_every.value())
+            **{name: box.value() for name, box in self._numbers().items()})
 
     def is_valid(self) -> bool:
         return not self.value().errors()
 
     # -- internals ------------------------------------------------------------------------------
+    def _numbers(self) -> dict[str, QSpinBox | QDoubleSpinBox]:
+        """The config's numeric settings and the spin box of each."""
+        return {"steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
+                "momentum": self.momentum, "weight_decay": self.weight_decay,
+                "warmup_steps": self.warmup, "seed": self.seed, "threads": self.threads,
+                "eval_every": self.eval_every, "checkpoint_every": self.checkpoint_every}
+
     def _preset_chosen(self, index: int) -> None:
         key = self.preset.itemData(index)
         if key:
