@@ -9,6 +9,13 @@ TINY_DATA = "synthetic:size=8,train=256,val=64"
 SMALL_DATA = "synthetic:size=8,train=128,val=32"
 
 
+def cifar_net(layers: tuple[int, ...], widths: tuple[int, ...], *, shortcut: str,
+              num_classes: int, name: str = "tiny") -> ArchSpec:
+    """A basic-block net with the CIFAR stem: `layers[i]` blocks of `widths[i]` channels."""
+    return ArchSpec(name=name, block="basic", layers=layers, widths=widths, stem="cifar",
+                    shortcut=shortcut, num_classes=num_classes)
+
+
 def files(folder) -> dict[str, bytes]:
     """Every file directly in `folder` by name, with its exact bytes (before/after checks)."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}

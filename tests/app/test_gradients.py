@@ -10,12 +10,11 @@ from resnet_studio.app import gradients as app
 from resnet_studio.app.gradients import InitRequest, measure_at_init
 from resnet_studio.cli import main
 from resnet_studio.core.analysis.gradients import analyze_gradients, without_bn
-from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.store import RunStore
 from resnet_studio.core.zoo import get_spec, with_io
+from tests.helpers import cifar_net
 
-TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(4, 8), stem="cifar",
-                shortcut="B", num_classes=3)
+TINY = cifar_net((1, 1), (4, 8), shortcut="B", num_classes=3)
 BLOCKS = ["stem", "layer1.0", "layer2.0", "head"]
 
 

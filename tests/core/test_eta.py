@@ -20,12 +20,18 @@ def test_time_left_comes_from_the_rate_after_the_first_report():
     assert meter.remaining() == 0.0
 
 
-def test_paused_work_neither_ages_nor_finishes():
+def _measured(done: int, total: int, seconds: float) -> tuple[FakeClock, EtaMeter]:
+    """A meter that saw `done` of `total` units done `seconds` after the first report (0)."""
     clock = FakeClock()
     meter = EtaMeter(clock)
-    meter.report(0, 100)
-    clock.advance(20)
-    meter.report(50, 100)
+    meter.report(0, total)
+    clock.advance(seconds)
+    meter.report(done, total)
+    return clock, meter
+
+
+def test_paused_work_neither_ages_nor_finishes():
+    clock, meter = _measured(50, 100, 20)
     meter.pause()
     clock.advance(600)  # ten minutes paused
     assert meter.paused and meter.elapsed() == 20 and meter.remaining() == 20.0
@@ -35,11 +41,7 @@ def test_paused_work_neither_ages_nor_finishes():
 
 
 def test_a_restart_measures_the_rate_again():
-    clock = FakeClock()
-    meter = EtaMeter(clock)
-    meter.report(0, 10)
-    clock.advance(10)
-    meter.report(10, 10)
+    clock, meter = _measured(10, 10, 10)
     meter.report(0, 4)  # a new call of the same job (a LatestJob's next request)
     assert meter.remaining() is None
     clock.advance(2)

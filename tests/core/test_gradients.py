@@ -17,11 +17,10 @@ from resnet_studio.core.analysis.gradients import (
     plain_twin_of,
     without_bn,
 )
-from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import get_spec
+from tests.helpers import cifar_net
 
-TINY = ArchSpec(name="tiny", block="basic", layers=(1, 1), widths=(4, 8), stem="cifar",
-                shortcut="B", num_classes=3)
+TINY = cifar_net((1, 1), (4, 8), shortcut="B", num_classes=3)
 
 
 def _hand_computed(spec, images, labels, seed):

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.training.callbacks import Callback
 from resnet_studio.core.training.config import TrainConfig
 from resnet_studio.core.training.gradlog import (
@@ -19,9 +18,9 @@ from resnet_studio.core.training.gradlog import (
 )
 from resnet_studio.core.training.store import RunStore
 from resnet_studio.core.training.trainer import Trainer
+from tests.helpers import cifar_net
 
-TINY = ArchSpec(name="tiny", block="basic", layers=(2, 1), widths=(8, 16), stem="cifar",
-                shortcut="A", num_classes=4)
+TINY = cifar_net((2, 1), (8, 16), shortcut="A", num_classes=4)
 BLOCKS = ["stem", "layer1.0", "layer1.1", "layer2.0", "head"]
 
 

@@ -17,11 +17,10 @@ from resnet_studio.core.analysis.lesion import (
     template_task,
     train_briefly,
 )
-from resnet_studio.core.spec import ArchSpec
 from resnet_studio.core.zoo import get_spec, with_io
+from tests.helpers import cifar_net
 
-SMALL = ArchSpec(name="small", block="basic", layers=(2, 2), widths=(4, 8), stem="cifar",
-                 shortcut="B", num_classes=3)
+SMALL = cifar_net((2, 2), (4, 8), shortcut="B", num_classes=3, name="small")
 
 
 def test_deleting_a_zero_branch_changes_nothing_and_shape_changers_are_kept():
