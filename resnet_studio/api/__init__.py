@@ -185,9 +185,12 @@ def lesion(model: str | ArchSpec | None = None, *, compare_plain: bool = False,
            task: str = "synthetic", steps: int | None = None, seed: int = 0,
            checkpoints: Iterable[str] = (), progress: ProgressFn | None = None,
            **options: Any) -> Lesion:
-    """The lesion study of Veit et al. 2016: train `model` briefly on `task` ("synthetic",
-    hard: ~1000 steps; "templates", easy: ~100) unless `checkpoints` (run folders) are given,
-    then delete each block whose shapes match in turn and measure the accuracy. `options`:
+    """The lesion study of Veit et al. 2016: train `model` on `task` unless `checkpoints` (run
+    folders) are given, then delete each block whose shapes match in turn and measure the
+    accuracy. The training takes `steps` SGD steps (0: untrained) or, by default (None), runs
+    in rounds until the intact net's held-out accuracy is 30 points above chance: rounds of
+    1000 steps, at most 4000, on "synthetic" (the built-in data, hard); rounds of 100, at most
+    800, on "templates" (easy) -- `app.lesion.TASKS`. `options`:
     batch_size, lr, size, classes, train, val (the command's --batch ... --val). With
     `compare_plain`, the plain twin from the same initial weights on the same batches.
     `resnet-studio lesion MODEL --json` gives the same numbers."""
