@@ -137,8 +137,10 @@ class MainWindow(QMainWindow):
             return False
         tab_key = {"lesion": "gradients", "training": "gradients"}.get(target, target)
         if target == "training" and model.run_id is None:
-            self.statusBar().showMessage(f"{model.label} was not trained here: it has no "
-                                         "training record to show", 8000)
+            self.statusBar().showMessage(
+                f"{model.label} was not trained here, so it has no gradients recorded during "
+                "training: train a model on the Train tab to follow them, or use this one in "
+                f"{USE_TARGETS['lesion']}", 10_000)
             return False
         tab = self.show_tab(tab_key)
         if target == "training":

@@ -77,6 +77,16 @@ def test_a_train_tab_run_opens_in_images_attributions_and_the_lesion_study(
     assert studied == [expected]
 
 
+def test_a_shipped_net_has_no_training_record_and_the_status_line_says_what_to_do(window):
+    w = window(initial_model="resnet20", initial_tab="Train", remember=False)
+    assert not w.use_trained_model("shipped:resnet56", "training")
+    assert w.tabs.current_key() == "train"
+    assert w.statusBar().currentMessage() == (
+        "ResNet-56 (shipped, trained on the built-in data) was not trained here, so it has no "
+        "gradients recorded during training: train a model on the Train tab to follow them, or "
+        "use this one in Gradients: lesion study")
+
+
 def test_a_depth_lab_net_is_used_with_its_twin_from_the_same_experiment(qtbot, tmp_path):
     path = tmp_path / "runs.sqlite"
     with ExperimentStore(path) as store:
