@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 MAPS, SANITY = "maps", "sanity"  # what a job computes
 DEFAULT_METHODS = ("integrated_gradients", "saliency", "layer_gradcam")
+# what the tab says when Compute is pressed before the model the image comes with is loaded
+LOADING = "Loading the model and its sample image…"
 # the form's starting values: one batch size and one sample count for every method
 FORM_PARAMS = MethodParams(steps=50, baseline="black", batch_size=16, samples=10, window=8,
                            stride=4)
@@ -56,6 +58,7 @@ class AttributionsState:
     twin: str | None = None  # the plain twin's checkpoint (`use_checkpoint`); None: random
     pinned: bool = False  # a checkpoint the window chose: it brings its own spec
     resolved: ResolvedInputs | None = None  # what the inputs stand for (names, classes)
+    resolving: bool = False  # the tab's job is working `resolved` out
     image: str | None = None
     display: Display = field(default_factory=Display)
     choices: ModelChoices | None = None  # the model's class names and Grad-CAM layers
@@ -69,8 +72,11 @@ class AttributionsState:
 
     # -- requests ------------------------------------------------------------------------------
     def missing(self, settings: AttributionSettings, kind: str = MAPS) -> str | None:
-        """What to do before `kind` can run, or None."""
+        """What to do before `kind` can run, or None; LOADING while the image is still to come
+        with the model (`sample_may_come`): the tab runs `kind` once it has."""
         no_model = self.model is None and self.weights in ("imagenet", "random")
+        if self.image is None and self.resolving and self.sample_may_come():
+            return LOADING
         if kind == SANITY:
             if self.image is None or no_model or not settings.methods:
                 return "Open an image, choose a model and tick a method first."
@@ -80,6 +86,11 @@ class AttributionsState:
         if not settings.methods:
             return "Tick at least one method."
         return None
+
+    def sample_may_come(self) -> bool:
+        """Whether the weights may stand for the shipped trained net, whose tab opens its first
+        sample glyph when no image is chosen."""
+        return not self.pinned and self.weights in (AUTO, SHIPPED)
 
     def request(self, settings: AttributionSettings, kind: str = MAPS) -> AttributionRequest:
         """The request for the current inputs; the sanity check looks at the first method of

@@ -22,7 +22,12 @@ from resnet_studio.app.attribution import (
     tunnel_for,
 )
 from resnet_studio.app.attribution_export import Display, render, write_map
-from resnet_studio.app.attribution_state import SANITY, AttributionSettings, AttributionsState
+from resnet_studio.app.attribution_state import (
+    LOADING,
+    SANITY,
+    AttributionSettings,
+    AttributionsState,
+)
 from resnet_studio.app.model_sources import ModelSourceCache
 from resnet_studio.core.analysis.attribution import attribute
 from resnet_studio.core.analysis.attribution_pictures import heatmap, overlay
@@ -199,6 +204,15 @@ def test_model_choices_from_the_spec():
     assert choices.categories[3] == "cat" and len(choices.categories) == 10
     assert choices.layers[:3] == ("layer3.2", "layer3.1", "layer3.0")
     assert "conv1" in choices.layers
+
+
+def test_state_waits_for_a_model_that_brings_its_image():
+    state = AttributionsState(model="resnet56", resolving=True)  # "auto": maybe the shipped net
+    settings = AttributionSettings()
+    assert state.missing(settings) == state.missing(settings, SANITY) == LOADING
+    assert LOADING == "Loading the model and its sample image…"
+    state.choose_checkpoint("run/model.safetensors", None)  # brings no image
+    assert state.missing(settings) == "Open an image and choose a model first."
 
 
 def test_state_follows_a_job(image):

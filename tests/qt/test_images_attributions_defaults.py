@@ -105,6 +105,19 @@ def test_attributions_offline_explain_both_trained_nets_for_the_nets_class(
         attributions.grid.caption_text("plain twin", "saliency")
 
 
+def test_compute_pressed_while_the_shipped_net_loads_says_so_and_runs_once_loaded(
+        qtbot, attributions):
+    attributions.set_model("resnet56")
+    with qtbot.waitSignal(attributions.runFinished, timeout=TIMEOUT) as blocker:
+        attributions.run()  # the shipped net and its sample glyph are still to come
+        assert attributions.status_text() == "Loading the model and its sample image…"
+        assert attributions.state.image is None and not attributions.is_busy()
+    assert blocker.args[0] == "done"
+    assert attributions.state.image == str(sample_paths()[0])
+    assert sorted(attributions.cells()) == [("model", "saliency"), ("plain twin", "saliency")]
+    assert attributions.status_text() == "2 attribution map(s) computed."
+
+
 def test_the_twin_explains_the_nets_class_or_if_asked_its_own(qtbot, attributions, tmp_path):
     # random weights: the two nets predict different classes of the glyph
     attributions.set_model("resnet20")

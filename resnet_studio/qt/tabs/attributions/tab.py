@@ -44,7 +44,7 @@ from resnet_studio.app.attribution import (
     sanity_cascade,
 )
 from resnet_studio.app.attribution_export import render, write_map
-from resnet_studio.app.attribution_state import MAPS, SANITY, AttributionsState
+from resnet_studio.app.attribution_state import LOADING, MAPS, SANITY, AttributionsState
 from resnet_studio.app.samples import sample_paths
 from resnet_studio.core.common.progress import Cancelled
 from resnet_studio.qt.kit.job import Job, LatestJob, wait_for_background_work
@@ -70,6 +70,7 @@ class AttributionsTab(TabWidget):
         self.state = AttributionsState()
         self.job = Job(self, title="Attributions: computing maps", heavy=True)
         self.choices_job = LatestJob(self)
+        self._after_loading: str | None = None  # MAPS or SANITY, asked for while loading
         self.inputs = InputsBox()
         self.form = AttributionForm()
         self.display = DisplayControls()
@@ -125,6 +126,7 @@ class AttributionsTab(TabWidget):
         self.job.bind(progressed=self._progressed, succeeded=self._succeeded, failed=self._failed,
                       cancelled=self._cancelled, runningChanged=self._running_changed)
         self.choices_job.succeeded.connect(self._choices_loaded)
+        self.choices_job.finished.connect(self._loading_ended)
         self._update_buttons()
         # the session's images (opened here or in the Images tab) are offered in the picker
         self.context.images.subscribe(self.inputs.add_images)
@@ -164,7 +166,8 @@ class AttributionsTab(TabWidget):
         self.inputs.show_weights(s.weights)
         self.inputs.show_compare(s.compare)
         self.inputs.show_model(s.model_text())
-        if s.model is not None or s.weights not in ("imagenet", "random"):
+        s.resolving = s.model is not None or s.weights not in ("imagenet", "random")
+        if s.resolving:
             self.choices_job.start(resolve_inputs, None if s.pinned else s.model, s.weights,
                                    models=self.context.models)
 
@@ -208,6 +211,7 @@ class AttributionsTab(TabWidget):
             return
         settings = self.form.value()
         problem = self.state.missing(settings, kind)
+        self._after_loading = kind if problem == LOADING else None
         if problem:
             self._status(problem)
             return
@@ -314,6 +318,13 @@ class AttributionsTab(TabWidget):
         if self.state.image is None and resolved.shipped and (samples := sample_paths()):
             self.set_image(samples[0])  # a glyph of the data the shipped nets learnt
 
+    def _loading_ended(self) -> None:
+        """The model is loaded (or could not be): run what Compute asked for meanwhile."""
+        self.state.resolving = False
+        kind, self._after_loading = self._after_loading, None
+        if kind is not None:
+            (self.run if kind == MAPS else self.run_sanity)()
+
     def _status(self, text: str) -> None:
         self.state.status = text
         self.status_label.setText(text)
@@ -326,6 +337,7 @@ class AttributionsTab(TabWidget):
         self.cancel_button.setEnabled(busy and not self.state.cancelling)
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        self._after_loading = None
         self.cancel()
         self.choices_job.cancel()
         return wait_for_background_work(timeout_ms)
