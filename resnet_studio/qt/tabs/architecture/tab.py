@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QLabel,
@@ -33,6 +33,26 @@ if TYPE_CHECKING:
 DEFERRED_TABLE_ROWS = 1000
 
 
+class SteadyLabel(QLabel):
+    """A word-wrapped line beside the graph that keeps its tallest height while its width
+    stays: a shorter text (cleared while the next model is inspected, "estimating…" until
+    its estimate arrives) would resize the graph and the table, which repaints both — for
+    ResNet-1202's a stall of tens of ms on the GUI thread each time."""
+
+    def __init__(self, **kwargs):
+        super().__init__(wordWrap=True, **kwargs)
+        self._held: dict[int, int] = {}  # width asked about -> the tallest height at it
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt)
+        self._held[width] = max(super().heightForWidth(width), self._held.get(width, 0))
+        return self._held[width]
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if event.size().width() != event.oldSize().width():  # a dragged splitter: start afresh
+            self._held.clear()
+        super().resizeEvent(event)
+
+
 class ArchitectureTab(TabWidget):
     """The model picked in the sidebar: a headline, the block graph and the layer table.
     The window inspects the model (app.summary.inspect_model) and hands it to `model_changed`;
@@ -45,7 +65,7 @@ class ArchitectureTab(TabWidget):
         self.summary: ModelSummary | None = None  # the model shown
         self.graph = BlockGraphView()
         self.table = LayerTable(memory=True)
-        self.memory_line = QLabel(wordWrap=True, styleSheet=muted_style())
+        self.memory_line = SteadyLabel(styleSheet=muted_style())
         self.table.memory_bar.estimated.connect(self._memory_estimated)
         self.table.memory_bar.bind(self.context.settings)
         self.headline = QLabel(objectName="headline", textFormat=Qt.TextFormat.RichText)
@@ -112,6 +132,13 @@ class ArchitectureTab(TabWidget):
         self.memory_line.clear()  # the last model's memory and receptive field
         self.headline.setText(f"<span style='{muted_style()}'>{html.escape(text)} (greyed: "
                               f"{html.escape(self.summary.spec.name)}, the last model)</span>")
+        # painted now, before the window starts the inspection: that worker holds the GIL
+        # most of the time, and this paint calls Python for every table cell and graph item.
+        # What showing the veils posts comes first (their text placed, their deferred update),
+        # else they are painted a second time, then under the worker.
+        for posted in (QEvent.Type.LayoutRequest, QEvent.Type.UpdateLater):
+            QCoreApplication.sendPostedEvents(None, posted)
+        self.repaint()
 
     def is_pending(self) -> bool:
         return self.graph_stale.is_shown()
@@ -127,7 +154,6 @@ class ArchitectureTab(TabWidget):
     def set_summary(self, summary: ModelSummary) -> None:
         self.summary = summary
         self.graph_stale.hide()
-        self.table_stale.hide()
         spec = summary.spec
         kind = "plain (no shortcuts)" if spec.plain else f"shortcut {spec.shortcut}" + (
             f" (α={spec.shortcut_scale:g})" if spec.shortcut_scale != 1.0 else "")
@@ -137,11 +163,18 @@ class ArchitectureTab(TabWidget):
             f"<b>{compact(summary.total_params)}</b> params ({summary.total_params:,}) · "
             f"<b>{compact(summary.total_macs)}</b> MACs · input {shape_text(summary.input_shape)}"
             f" → {shape_text(summary.output_shape)}")
+        # the message while the next model is inspected is a smaller line: were the headline
+        # to shrink, the graph and table would be resized and repainted (see SteadyLabel)
+        self.headline.setMinimumHeight(self.headline.sizeHint().height())
         self.graph.set_graph(summary.graph)
         if len(summary.layers) <= DEFERRED_TABLE_ROWS:
-            self.table.set_summary(summary)
-        else:  # the graph and headline paint first; the long table on the next turn
-            QTimer.singleShot(0, lambda: self.summary is summary and self.table.set_summary(summary))
+            self._fill_table(summary)
+        else:  # the graph and headline paint first; the long table (still greyed) next turn
+            QTimer.singleShot(0, lambda: self.summary is summary and self._fill_table(summary))
+
+    def _fill_table(self, summary: ModelSummary) -> None:
+        self.table.set_summary(summary)
+        self.table_stale.hide()
 
     def model_changed(self, summary: ModelSummary) -> None:
         self.set_summary(summary)

@@ -10,7 +10,7 @@ run). What is shown lives in an `ExperimentState` (Qt-free); the runs train on a
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGroupBox, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from resnet_studio.app.errors import describe_error
@@ -115,7 +115,10 @@ class DepthLabTab(TabWidget):
 
     def _start(self, exp: Experiment) -> None:
         self.controls.show_message("")
-        self._redraw()
+        self._update_buttons()
+        # the new grid's panels (~30 ms to build) wait for a timer, so that input and timers
+        # due get a turn after the memory check (~40 ms): both at once held the window ~100 ms
+        QTimer.singleShot(1, self.view, self.view.redraw)
         self.controls.show_busy("preparing data…")
         cluster = self.form.cluster()
         self.session.times.estimate = self.form.estimate_row.estimate  # pending runs' time
