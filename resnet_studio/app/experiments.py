@@ -41,7 +41,7 @@ Grid = tuple[tuple[int, str, int], ...]  # (depth, variant, seed) of every run
 def schedule_for_steps(config: TrainConfig, steps: int) -> TrainConfig:
     """`config` run for `steps`. A run cut below the preset's length keeps a handful of test
     points (about four validations, forty log points) instead of validating only at its end:
-    the quick demo validates every 100 of its 500 steps, so a 60-step run would otherwise show
+    the quick demo validates every 100 of its 1,000 steps, so a 60-step run would otherwise show
     one test error and no test curve."""
     changes: dict[str, int] = {"steps": steps}
     if config.eval_every and steps < config.steps:

@@ -40,7 +40,7 @@ def test_defaults_are_the_quick_demo():
 
 
 def test_steps_cut_below_the_preset_keep_a_handful_of_test_points():
-    # the quick demo validates every 100 and logs every 10 of its 500 steps
+    # the quick demo validates every 100 and logs every 10 of its 1,000 steps
     assert (QUICK.config.eval_every, QUICK.config.log_every) == (100, 10)
     cut = ExperimentPlan.from_grid(steps=60).config
     assert (cut.steps, cut.eval_every, cut.log_every) == (60, 15, 1)

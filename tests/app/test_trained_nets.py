@@ -38,18 +38,19 @@ def test_the_shipped_nets_classify_the_built_in_validation_images(data):
         acc = {name: float((trained_nets.shipped_net(name)(images).argmax(1) == labels)
                            .float().mean()) for name in trained_nets.NETS}
     assert acc["resnet20"] > 0.9 and acc["resnet56"] > 0.9  # chance is 0.2
-    assert acc["plain20"] > 0.9 and acc["plain56"] > 0.85
+    # plain-56 is the degraded one (Fig. 6): 80% here, its training error 21.6%
+    assert acc["plain20"] > 0.9 and 0.7 < acc["plain56"] < 0.9
 
 
-def test_fig7_resnet56_responds_less_than_plain56_and_resnet20():
+def test_fig7_resnets_respond_less_than_plain_twins_and_resnet56_less_than_resnet20():
     p = {prof.label: prof for prof in shipped_responses()}
     assert len(p["plain-56"].stds) == len(p["ResNet-56"].stds) == 55  # stem + 2 per block
-    # after 500 steps the BN scales have barely left 1, so the margins are small (every layer:
-    # plain-20 0.982, ResNet-20 0.984, plain-56 1.021, ResNet-56 0.978; the blocks' last layers:
-    # 0.985, 0.985, 1.004, 0.976). ResNet-56 responds less than plain-56 and than ResNet-20, as
-    # in the paper; at depth 20 the plain and residual nets are level (not shown yet).
+    # after 1,000 steps the BN scales are still near 1, so the margins are small (every layer:
+    # plain-20 0.980, ResNet-20 0.975, plain-56 1.165, ResNet-56 0.968; the blocks' last layers:
+    # 0.984, 0.969, 1.128, 0.954). The ResNets respond less than their plain twins, ResNet-56
+    # less than ResNet-20, as in the paper.
     for mean in (lambda prof: prof.mean, lambda prof: prof.branch_mean):
-        assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.02
-        assert mean(p["ResNet-56"]) < mean(p["ResNet-20"]) - 0.005
-        assert abs(mean(p["ResNet-20"]) - mean(p["plain-20"])) < 0.005
+        assert mean(p["ResNet-20"]) < mean(p["plain-20"]) - 0.004
+        assert mean(p["ResNet-56"]) < mean(p["plain-56"]) - 0.1
+        assert mean(p["ResNet-56"]) < mean(p["ResNet-20"]) - 0.004
     assert list(p["ResNet-56"].ranked) == sorted(p["ResNet-56"].stds, reverse=True)

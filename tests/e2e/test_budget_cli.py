@@ -167,12 +167,14 @@ def test_classify_refuses_a_batch_that_cannot_be_decoded(tmp_path, capsys, avail
 
 def test_sweep_that_cannot_fit_is_refused_before_anything_is_stored(capsys, available):
     from resnet_studio.core.experiments import ExperimentStore
+    from resnet_studio.core.experiments.plan import get_experiment_preset
 
     available(1 * MB)
     argv = ["sweep", "--depths", "20,56", "--variants", "plain,resnet", "--steps", "2",
             "--dataset", TINY_DATA]
     err = _refused(capsys, argv)
-    assert "training resnet56 at batch 64 on synthetic:size=8" in err  # the deepest first
+    batch = get_experiment_preset("quick").config.batch_size  # the sweep's schedule
+    assert f"training resnet56 at batch {batch} on synthetic:size=8" in err  # the deepest first
     assert "this machine has 1.0 MB" in err
     with ExperimentStore() as store:
         assert store.list() == []  # nothing stored: a refused plan leaves no pending runs

@@ -70,7 +70,7 @@ def test_presets_fill_the_grid_picker(tab):
 
 @pytest.mark.parametrize("preset", [None, "quick"])  # Custom: the quick demo's schedule
 @pytest.mark.parametrize("steps, eval_every, log_every", [
-    (12, 3, 1),  # cut below the preset's 500 steps: a handful of test points
+    (12, 3, 1),  # cut below the preset's 1,000 steps: a handful of test points
     (400, 100, 10),
     (1000, 100, 10),
 ])

