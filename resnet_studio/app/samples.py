@@ -15,11 +15,11 @@ it imports torch (call it from a worker).
 
 from __future__ import annotations
 
-import argparse
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from resnet_studio.app.asset_cli import asset_arguments
 from resnet_studio.core.common import files
 from resnet_studio.core.spec import ArchSpec
 
@@ -136,16 +136,6 @@ def regenerate(folder: Path = SAMPLES_DIR) -> list[Path]:
         files.write_bytes_atomic(folder / name, data)
         written.append(folder / name)
     return written
-
-
-def asset_arguments(argv: list[str] | None, module: str, doc: str, regenerate_help: str,
-                    out: Path) -> argparse.Namespace:
-    """The command line of a module that ships generated assets (the samples, the trained
-    nets): `--regenerate` them into `--out`."""
-    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.split("\n\n")[0])
-    parser.add_argument("--regenerate", action="store_true", help=regenerate_help)
-    parser.add_argument("--out", type=Path, default=out, help="where to write them")
-    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 from torch import nn
 
-from resnet_studio.app.samples import asset_arguments
+from resnet_studio.app.asset_cli import asset_arguments
 from resnet_studio.core.common import files
 from resnet_studio.core.common.progress import Progress
 from resnet_studio.core.data import ImageData, load_dataset
