@@ -192,7 +192,7 @@ class ExperimentPreset:
 
 # The offline demo, He et al. 2015 Figs. 6 and 7 in minutes: the built-in synthetic glyphs, 5
 # classes drawn cleanly (`easy=1`: 16x16, no clutter), batch 32, 1,000 steps, lr 0.04 with 50
-# warm-up steps; four nets in 180 s on a quiet 2-core CPU. Pinned here rather than taken from the
+# warm-up steps; four nets in 132 s on a quiet 2-core CPU (make bench). Pinned here rather than taken from the
 # Train tab's quick_cpu preset, so that tuning that one never silently changes the demonstration
 # (or the shipped trained nets, app.trained_nets, which are this preset's). Fig. 6's shape needs
 # plain-56 to learn, only slower than plain-20, while plain-20 and both ResNets end near 0%:
